@@ -1,0 +1,244 @@
+"""The remote engine: an OpenAI-compatible server (vLLM, SGLang) over HTTP.
+
+``POST /v1/chat/completions`` with ``stream: true`` and
+``stream_options.include_usage``; attachments go as the media layer's
+``openai_part`` content parts. Cancelling the task that iterates
+``generate`` closes the stream, which makes vLLM's server abort the request.
+The API key comes from the OS keyring and is never logged or put in reprs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mimo_desktop.engine.protocol import StageCallback, StatsCallback
+from mimo_desktop.engine.types import (
+    EngineDied,
+    EngineInfo,
+    Finished,
+    GenerationRequest,
+    InvalidRequest,
+    RequestFailed,
+    TextDelta,
+)
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "mimo-desktop"
+
+
+def api_key_from_keyring(account: str) -> str | None:
+    """The key stored for ``account`` (e.g. the server URL), or None."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, account)
+    except (KeyringError, RuntimeError) as exc:
+        log.warning("no API key read from the OS keyring: %s", type(exc).__name__)
+        return None
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    url: str  # the server, e.g. http://gpu-box:8000 (a trailing /v1 is fine)
+    model: str | None = None  # None: the first model the server lists
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 120.0  # longest silence before a stream counts as stalled
+
+    @property
+    def base_url(self) -> str:
+        url = self.url.rstrip("/")
+        return url if url.endswith("/v1") else url + "/v1"
+
+
+def build_messages(request: GenerationRequest) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if request.system_prompt:
+        messages.append({"role": "system", "content": request.system_prompt})
+    for turn in request.turns:
+        if not turn.attachments:
+            messages.append({"role": turn.role, "content": turn.text})
+            continue
+        parts = [item.openai_part for item in turn.attachments]
+        if turn.text:
+            parts.append({"type": "text", "text": turn.text})
+        messages.append({"role": turn.role, "content": parts})
+    return messages
+
+
+def build_body(request: GenerationRequest, model: str) -> dict[str, Any]:
+    s = request.sampling
+    body: dict[str, Any] = {
+        "model": model, "messages": build_messages(request), "stream": True,
+        "stream_options": {"include_usage": True}, "max_tokens": s.max_tokens,
+    }
+    # unset values are left to the server, which applies the model's generation_config
+    optional = {"temperature": s.temperature, "top_p": s.top_p, "top_k": s.top_k,
+                "repetition_penalty": s.repetition_penalty, "seed": s.seed}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if s.ignore_eos:
+        body["ignore_eos"] = True
+    return body
+
+
+def _server_message(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace").strip()[:300]
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+        if isinstance(err, str):
+            return err[:300]
+    return str(data)[:300]
+
+
+def status_failure(status: int, body: bytes, headers: httpx.Headers, url: str) -> RequestFailed:
+    detail = _server_message(body)
+    if status == 401 or status == 403:
+        return RequestFailed(
+            f"The server at {url} refused the API key ({status}). Store the right key in the OS "
+            f"keyring (service '{KEYRING_SERVICE}', account = the server URL).")
+    if status == 429:
+        retry = headers.get("retry-after")
+        wait = f" It asks to retry after {retry} s." if retry else ""
+        return RequestFailed(f"The server is busy (429 Too Many Requests).{wait} {detail}".strip())
+    if status == 404:
+        return RequestFailed(f"The server has no such model or endpoint (404): {detail}")
+    if 400 <= status < 500:
+        return InvalidRequest(f"The server refused the request ({status}): {detail}")
+    return RequestFailed(f"The server failed ({status}): {detail}")
+
+
+def parse_sse_line(line: str) -> dict[str, Any] | None:
+    """One ``data:`` line → its JSON; None for comments, blank lines and ``[DONE]``."""
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        return None
+    try:
+        chunk = json.loads(payload)
+    except ValueError as exc:
+        raise RequestFailed(f"The server sent a malformed stream chunk: {payload[:120]!r}") from exc
+    if not isinstance(chunk, dict):
+        raise RequestFailed(f"The server sent a malformed stream chunk: {payload[:120]!r}")
+    if "error" in chunk:
+        raise RequestFailed(f"The server reported an error mid-answer: {_server_message(line[5:].encode())}")
+    return chunk
+
+
+class RemoteEngine:
+    def __init__(self, settings: RemoteSettings) -> None:
+        self.settings = settings
+        self._client: httpx.AsyncClient | None = None
+        self._model = settings.model
+
+    def _headers(self) -> dict[str, str]:
+        key = self.settings.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def start(self, on_stage: StageCallback, on_stats: StatsCallback) -> EngineInfo:
+        s = self.settings
+        timeout = httpx.Timeout(s.read_timeout_s, connect=s.connect_timeout_s)
+        self._client = httpx.AsyncClient(base_url=s.base_url, timeout=timeout, headers=self._headers())
+        on_stage(f"connecting to {s.base_url}")
+        try:
+            response = await self._client.get("/models")
+        except httpx.HTTPError as exc:
+            await self.shutdown()
+            raise EngineDied(self._transport_message(exc)) from exc
+        if response.status_code != 200:
+            if self._model and response.status_code == 404:
+                return self._info()  # servers without /v1/models still chat
+            await self.shutdown()
+            raise EngineDied(str(status_failure(response.status_code, response.content,
+                                                response.headers, s.base_url)))
+        if not self._model:
+            try:
+                self._model = str(response.json()["data"][0]["id"])
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                await self.shutdown()
+                raise EngineDied(f"The server at {s.base_url} lists no model; name one with --model.") from exc
+        return self._info()
+
+    def _info(self) -> EngineInfo:
+        return EngineInfo(name=f"{self._model} @ {self.settings.base_url}",
+                          modalities=("text", "image", "video", "audio"))
+
+    def _transport_message(self, exc: httpx.HTTPError) -> str:
+        url = self.settings.base_url
+        if isinstance(exc, httpx.ConnectError):
+            return f"Cannot reach the server at {url} (connection refused or no route). Is it running?"
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"The server at {url} did not accept a connection within {self.settings.connect_timeout_s} s."
+        if isinstance(exc, httpx.ReadTimeout):
+            return (f"The server at {url} stopped sending for {self.settings.read_timeout_s:.0f} s; "
+                    "the request was abandoned.")
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+            return f"The server at {url} closed the connection in the middle of the answer."
+        return f"Talking to the server at {url} failed: {type(exc).__name__}: {exc}"
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
+        if self._client is None or self._model is None:
+            raise EngineDied("The remote engine is not connected. Start it first.")
+        body = build_body(request, self._model)
+        try:
+            async with self._client.stream("POST", "/chat/completions", json=body) as response:
+                if response.status_code != 200:
+                    content = await response.aread()
+                    raise status_failure(response.status_code, content, response.headers,
+                                         self.settings.base_url)
+                async for event in self._read_stream(request.request_id, response):
+                    yield event
+        except httpx.HTTPError as exc:
+            raise RequestFailed(self._transport_message(exc)) from exc
+
+    async def _read_stream(self, rid: str, response: httpx.Response) -> AsyncIterator[TextDelta | Finished]:
+        reason: str | None = None
+        usage: dict[str, Any] = {}
+        deltas = 0
+        done = False
+        async for line in response.aiter_lines():
+            if line.strip() == "data: [DONE]":
+                done = True
+                break
+            chunk = parse_sse_line(line)
+            if chunk is None:
+                continue
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
+                thinking = delta.get("reasoning_content") or delta.get("reasoning")
+                if thinking:
+                    deltas += 1
+                    yield TextDelta(rid, thinking, 1, reasoning=True)
+                if delta.get("content"):
+                    deltas += 1
+                    yield TextDelta(rid, delta["content"], 1)
+                reason = choice.get("finish_reason") or reason
+        if not done and reason is None:
+            raise RequestFailed(f"The server at {self.settings.base_url} closed the connection "
+                                "in the middle of the answer.")
+        yield Finished(rid, reason or "stop", usage.get("prompt_tokens"),
+                       usage.get("completion_tokens", deltas), None, None)
+
+    async def abort(self, request_id: str) -> None:
+        """Nothing to send: cancelling generate's task closes the stream, the server aborts."""
+
+    async def shutdown(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

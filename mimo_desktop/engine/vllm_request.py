@@ -1,0 +1,83 @@
+"""Turn a GenerationRequest into what vLLM's AsyncLLM.generate takes.
+
+Pure functions: prompt text from the tokenizer's chat template (each
+attachment written as its placeholder, which vLLM's MiMo processor expands to
+the item's tokens), ``multi_modal_data`` in attachment order, and
+SamplingParams with the model's effective defaults under the user's choices.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from mimo_desktop.engine.types import GenerationRequest, InvalidRequest, SamplingSettings
+
+
+class ChatTemplater(Protocol):
+    def apply_chat_template(self, conversation: list[dict[str, Any]], **kwargs: Any) -> Any: ...
+
+
+def build_messages(request: GenerationRequest) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = []
+    if request.system_prompt:
+        messages.append({"role": "system", "content": request.system_prompt})
+    for turn in request.turns:
+        placeholders = "".join(item.placeholder for item in turn.attachments)
+        messages.append({"role": turn.role, "content": placeholders + turn.text})
+    return messages
+
+
+def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
+    """Items per modality in prompt order: vLLM matches the n-th placeholder to the n-th item."""
+    data: dict[str, list[Any]] = {}
+    for turn in request.turns:
+        for item in turn.attachments:
+            data.setdefault(item.kind, []).append(item.vllm_data)
+    return data
+
+
+def check_media_limits(request: GenerationRequest, limits: dict[str, int]) -> None:
+    for kind, items in build_multi_modal_data(request).items():
+        allowed = limits.get(kind, 0)
+        if len(items) > allowed:
+            what = "this model cannot take" if allowed == 0 else f"the engine takes at most {allowed}"
+            raise InvalidRequest(
+                f"The conversation has {len(items)} {kind} attachment(s); {what} {kind} per prompt. "
+                "Remove some, or raise the per-prompt limit in the engine settings.")
+
+
+def build_prompt(request: GenerationRequest, tokenizer: ChatTemplater,
+                 template_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The prompt dict for AsyncLLM.generate: {"prompt": text, "multi_modal_data": {...}}."""
+    text = tokenizer.apply_chat_template(
+        build_messages(request), tokenize=False, add_generation_prompt=True, **(template_kwargs or {}))
+    if not isinstance(text, str):
+        raise InvalidRequest("The tokenizer's chat template did not produce text.")
+    prompt: dict[str, Any] = {"prompt": text}
+    media = build_multi_modal_data(request)
+    if media:
+        prompt["multi_modal_data"] = media
+    return prompt
+
+
+def sampling_values(settings: SamplingSettings, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The effective sampling values: the user's choices over the model's defaults."""
+    values = {k: v for k, v in defaults.items() if k != "max_tokens"}
+    chosen = {
+        "temperature": settings.temperature, "top_p": settings.top_p, "top_k": settings.top_k,
+        "repetition_penalty": settings.repetition_penalty, "seed": settings.seed,
+    }
+    values.update({k: v for k, v in chosen.items() if v is not None})
+    values["max_tokens"] = settings.max_tokens
+    values["ignore_eos"] = settings.ignore_eos
+    return values
+
+
+def build_sampling_params(settings: SamplingSettings, defaults: dict[str, Any]) -> Any:
+    """vLLM SamplingParams streaming deltas (imports vLLM)."""
+    from vllm.sampling_params import RequestOutputKind, SamplingParams
+
+    try:
+        return SamplingParams(output_kind=RequestOutputKind.DELTA, **sampling_values(settings, defaults))
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest(f"Invalid sampling settings: {exc}") from exc
