@@ -1,0 +1,133 @@
+"""Composition root: builds the services, wires them, owns the shutdown order."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mimo_desktop import APP_NAME, __version__
+from mimo_desktop.core.errors import StoreError
+from mimo_desktop.core.store import Store, quarantine_damaged
+
+# Set by bench/startup.py: print seconds to "window shown and interactive", then quit.
+ENV_EXIT_WHEN_SHOWN = "MIMO_DESKTOP_EXIT_WHEN_SHOWN"
+
+
+def parse_gui_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mimo-desktop")
+    parser.add_argument("--self-test", action="store_true", help="open the window offscreen, exercise it, exit")
+    parser.add_argument("--home", type=Path, help="data folder (default: $MIMO_DESKTOP_HOME or the user data folder)")
+    parser.add_argument("--screenshot", type=Path, help="save a screenshot of the window once shown, then quit")
+    return parser.parse_args(argv)
+
+
+def run_gui(argv: list[str]) -> int:
+    args = parse_gui_args(argv)
+    if args.self_test:
+        from mimo_desktop.selftest import run_self_test
+
+        return run_self_test(args.home)
+    started = time.perf_counter()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("mimo-desktop")
+    store = open_store_or_explain(args.home)
+    if store is None:
+        return 1
+    window, controller = build_window(store)
+    window.show()
+    if os.environ.get(ENV_EXIT_WHEN_SHOWN) or args.screenshot:
+        _exit_once_interactive(app, window, started, args.screenshot)
+    code = app.exec()
+    shutdown(controller, store)
+    return code
+
+
+def build_window(store: Store):
+    from mimo_desktop.ui.controller import ChatController
+    from mimo_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    controller = ChatController(store, window)
+    window.closing.connect(controller.deleteLater)
+    return window, controller
+
+
+def shutdown(controller, store: Store) -> None:
+    """Ordered: stop generation and capture, flush what streamed, then close the database."""
+    stop = getattr(controller, "shutdown", None)
+    if stop is not None:
+        stop()
+    try:
+        store.close()
+    except StoreError as exc:
+        sys.stderr.write(f"{APP_NAME}: {exc}\n")
+
+
+def open_store_or_explain(home: Path | None) -> Store | None:
+    """Open the database; on failure tell the user what happened and what they can do."""
+    from PySide6.QtWidgets import QMessageBox
+
+    try:
+        return Store.open(home)
+    except StoreError as exc:
+        message = str(exc)
+    if "damaged" in message:
+        from mimo_desktop.core import paths
+
+        answer = QMessageBox.question(
+            None,
+            APP_NAME,
+            f"{message}\n\nMove the damaged file aside (it is kept) and start with an empty history?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            kept = quarantine_damaged(paths.database_path(home))
+            sys.stderr.write(f"{APP_NAME}: the damaged database was kept as {kept}\n")
+            try:
+                return Store.open(home)
+            except StoreError as exc:
+                message = str(exc)
+    sys.stderr.write(f"{APP_NAME}: {message}\n")
+    QMessageBox.critical(None, APP_NAME, message)
+    return None
+
+
+def _exit_once_interactive(app, window, started: float, screenshot: Path | None) -> None:
+    """Quit from the first event-loop turn after the window is exposed: it is then interactive."""
+    from PySide6.QtCore import QTimer
+
+    def probe() -> None:
+        if not window.isVisible() or not window.windowHandle() or not window.windowHandle().isExposed():
+            QTimer.singleShot(1, probe)
+            return
+        elapsed = time.perf_counter() - started
+        if screenshot is not None:
+            save_screenshot(app, window, screenshot)
+        heavy = sorted(m for m in ("torch", "vllm", "torchcodec", "torchaudio") if m in sys.modules)
+        print(f"shown {elapsed:.4f} heavy_modules={','.join(heavy) or 'none'}", flush=True)
+        window.close()
+        app.quit()
+
+    QTimer.singleShot(0, probe)
+
+
+def save_screenshot(app, window, target: Path) -> None:
+    """On a real display, grab what the X server shows; offscreen, render the widget."""
+    app.processEvents()
+    if app.platformName() == "offscreen":
+        image = window.grab()
+    else:
+        geo = window.frameGeometry()
+        image = window.screen().grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
+    image.save(str(target))
+
+
+def temporary_home() -> Path:
+    return Path(tempfile.mkdtemp(prefix="mimo-desktop-"))
