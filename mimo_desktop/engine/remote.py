@@ -185,7 +185,7 @@ class RemoteEngine:
         if isinstance(exc, httpx.ConnectTimeout):
             return f"The server at {url} did not accept a connection within {self.settings.connect_timeout_s} s."
         if isinstance(exc, httpx.ReadTimeout):
-            return (f"The server at {url} stopped sending for {self.settings.read_timeout_s:.0f} s; "
+            return (f"The server at {url} stopped sending for {self.settings.read_timeout_s:g} s; "
                     "the request was abandoned.")
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
             return f"The server at {url} closed the connection in the middle of the answer."

@@ -1,0 +1,180 @@
+"""A real loopback HTTP server speaking OpenAI's streaming chat protocol, with faults.
+
+``server.mode`` picks the behaviour of the next /v1/chat/completions call:
+ok, reasoning, disconnect, malformed, error_chunk, stall, slow, 401, 429, 500, 400.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL = "mimo-test"
+
+
+def chunk(content: str | None = None, finish: str | None = None, reasoning: str | None = None,
+          usage: dict[str, int] | None = None) -> dict[str, Any]:
+    delta: dict[str, Any] = {}
+    if content is not None:
+        delta["content"] = content
+    if reasoning is not None:
+        delta["reasoning_content"] = reasoning
+    body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "model": MODEL,
+                            "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        body["usage"] = usage
+    return body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "FakeOpenAIServer"
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        key = self.server.api_key
+        return key is None or self.headers.get("Authorization") == f"Bearer {key}"
+
+    def do_GET(self) -> None:
+        if not self._authorized():
+            return self._send_json(401, {"error": {"message": "Invalid API key"}})
+        if self.path == "/v1/models":
+            return self._send_json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+        self._send_json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length))
+        self.server.requests.append({"body": body, "headers": dict(self.headers)})
+        if not self._authorized():
+            return self._send_json(401, {"error": {"message": "Invalid API key"}})
+        mode = self.server.mode
+        if mode == "429":
+            return self._send_json(429, {"error": {"message": "Rate limit reached"}}, {"Retry-After": "7"})
+        if mode == "500":
+            return self._send_json(500, {"error": {"message": "CUDA error: an illegal memory access"}})
+        if mode == "400":
+            return self._send_json(400, {"error": {"message": "max_tokens is too large: 99999"}})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            getattr(self, f"_stream_{mode}")()
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.client_gone.set()
+
+    def _write(self, text: str) -> None:
+        data = text.encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _event(self, body: dict[str, Any] | str) -> None:
+        payload = body if isinstance(body, str) else json.dumps(body)
+        self._write(f"data: {payload}\n\n")
+
+    def _end(self) -> None:
+        self._event("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _stream_ok(self) -> None:
+        for word in ("Hello", " from", " the", " server"):
+            self._event(chunk(word))
+        self._event(chunk(finish="stop"))
+        self._event(chunk(usage={"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}))
+        self._end()
+
+    def _stream_reasoning(self) -> None:
+        self._write(": keep-alive comment\n\n")
+        self._event(chunk(reasoning="Let me think."))
+        self._event(chunk("Answer."))
+        self._event(chunk(finish="length"))
+        self._end()  # no usage: the client counts deltas
+
+    def _stream_disconnect(self) -> None:
+        self._event(chunk("partial"))
+        self._event(chunk(" answer"))
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _stream_malformed(self) -> None:
+        self._event(chunk("ok"))
+        self._write("data: {\"choices\": [oops\n\n")
+        self._end()
+
+    def _stream_error_chunk(self) -> None:
+        self._event(chunk("ok"))
+        self._event({"error": {"message": "The engine died", "code": 500}})
+        self._end()
+
+    def _stream_stall(self) -> None:
+        self._event(chunk("first"))
+        self.server.release.wait(30)
+
+    def _stream_slow(self) -> None:
+        for i in range(2000):
+            self._event(chunk(f"w{i} "))
+            time.sleep(0.01)
+        self._end()
+
+
+class FakeOpenAIServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, api_key: str | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.api_key = api_key
+        self.mode = "ok"
+        self.requests: list[dict[str, Any]] = []
+        self.client_gone = threading.Event()
+        self.release = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self._thread = threading.Thread(target=self.serve_forever, name="fake-openai", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.shutdown()
+        self.server_close()
+        for conn in list(self.connections):  # kept-alive connections die with the server
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._thread.join(5)
+
+
+def refused_url() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

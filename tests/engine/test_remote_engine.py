@@ -1,0 +1,169 @@
+"""The remote engine against a real loopback server speaking the streaming protocol."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from engine_events import Recorder, ask
+from PIL import Image
+from sse_server import MODEL, FakeOpenAIServer, refused_url
+
+from mimo_desktop.engine import (
+    EngineHost,
+    EngineStateChanged,
+    Failed,
+    Finished,
+    GenerationRequest,
+    SamplingSettings,
+    TextDelta,
+    Turn,
+)
+from mimo_desktop.engine.remote import RemoteEngine, RemoteSettings, build_body
+from mimo_desktop.media.prepared import PreparedMedia
+
+
+@pytest.fixture
+def server(no_thread_leaks):
+    with FakeOpenAIServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def connect(recorder, no_thread_leaks):
+    hosts: list[EngineHost] = []
+
+    def build(url: str, **kwargs) -> EngineHost:
+        settings = RemoteSettings(url=url, **{"read_timeout_s": 5.0, **kwargs})
+        host = EngineHost(lambda: RemoteEngine(settings), recorder, tick_s=0.05)
+        hosts.append(host)
+        host.start()
+        recorder.wait_for(lambda evs: any(isinstance(e, EngineStateChanged) and e.state in ("ready", "dead")
+                                          for e in evs))
+        return host
+
+    yield build
+    for host in hosts:
+        assert host.shutdown(timeout_s=10)
+
+
+def run(host: EngineHost, recorder: Recorder, request: GenerationRequest):
+    host.submit(request)
+    end = recorder.wait_end(request.request_id)
+    return recorder.for_request(request.request_id), end
+
+
+def png_part() -> PreparedMedia:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return PreparedMedia(kind="image", tokens=5, vllm_data=None,
+                         openai_part={"type": "image_url", "image_url": {"url": url}})
+
+
+def test_streams_answer_with_usage_and_sends_media_parts(server, connect, recorder):
+    host = connect(server.url)
+    assert host.info.name == f"{MODEL} @ {server.url}/v1"
+    image = png_part()
+    req = GenerationRequest((Turn("user", "What colour?", (image,)),),
+                            SamplingSettings(max_tokens=50, temperature=0.2), system_prompt="Be brief.")
+    events, end = run(host, recorder, req)
+
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello from the server"
+    assert isinstance(end, Finished)
+    assert (end.reason, end.prompt_tokens, end.output_tokens) == ("stop", 12, 4)
+    body = server.requests[-1]["body"]
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["model"] == MODEL and body["max_tokens"] == 50 and body["temperature"] == 0.2
+    assert "top_p" not in body  # unset: the server's generation_config decides
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert body["messages"][1]["content"] == [image.openai_part, {"type": "text", "text": "What colour?"}]
+
+
+def test_reasoning_deltas_are_marked_and_counted_without_usage(server, connect, recorder):
+    server.mode = "reasoning"
+    events, end = run(connect(server.url), recorder, ask("hi"))
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    assert [(d.text, d.reasoning) for d in deltas] == [("Let me think.", True), ("Answer.", False)]
+    assert isinstance(end, Finished) and end.reason == "length" and end.output_tokens == 2
+    assert end.prompt_tokens is None
+
+
+def test_api_key_is_sent_and_never_in_repr(connect, recorder):
+    with FakeOpenAIServer(api_key="s3cret-key") as srv:
+        settings = RemoteSettings(url=srv.url, api_key="s3cret-key")
+        assert "s3cret" not in repr(settings)
+        _, end = run(connect(srv.url, api_key="s3cret-key"), recorder, ask("hi"))
+        assert isinstance(end, Finished)
+        assert srv.requests[-1]["headers"]["Authorization"] == "Bearer s3cret-key"
+
+
+def test_wrong_api_key_makes_start_fail_clearly(connect, recorder):
+    with FakeOpenAIServer(api_key="right") as srv:
+        host = connect(srv.url, api_key="wrong")
+        assert host.state == "dead"
+        dead = recorder.events[-1]
+        assert "refused the API key (401)" in dead.message and "wrong" not in dead.message
+
+
+def test_refused_connection_makes_start_fail_clearly(connect, recorder):
+    url = refused_url()
+    host = connect(url)
+    assert host.state == "dead"
+    assert recorder.events[-1].message == f"Cannot reach the server at {url}/v1 (connection refused or no route). Is it running?"
+
+
+def test_server_gone_after_start_fails_the_request_not_the_app(connect, recorder):
+    with FakeOpenAIServer() as srv:
+        url = srv.url
+        host = connect(url)
+    _, end = run(host, recorder, ask("hi"))
+    assert isinstance(end, Failed) and end.engine_alive
+    assert end.message.startswith(f"Cannot reach the server at {url}/v1")
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("429", "The server is busy (429 Too Many Requests). It asks to retry after 7 s. Rate limit reached"),
+    ("500", "The server failed (500): CUDA error: an illegal memory access"),
+    ("400", "The server refused the request (400): max_tokens is too large: 99999"),
+    ("malformed", "The server sent a malformed stream chunk: '{\"choices\": [oops'"),
+    ("error_chunk", "The server reported an error mid-answer: The engine died"),
+    ("disconnect", "closed the connection in the middle of the answer."),
+])
+def test_server_faults_become_clear_failures(server, connect, recorder, mode, message):
+    server.mode = mode
+    host = connect(server.url)
+    _, end = run(host, recorder, ask("hi"))
+    assert isinstance(end, Failed) and end.engine_alive
+    assert message in end.message
+    server.mode = "ok"  # the engine keeps working after the fault
+    _, end = run(host, recorder, ask("again"))
+    assert isinstance(end, Finished)
+
+
+def test_stalled_stream_times_out(server, connect, recorder):
+    server.mode = "stall"
+    host = connect(server.url, read_timeout_s=0.3)
+    events, end = run(host, recorder, ask("hi"))
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["first"]
+    assert isinstance(end, Failed) and end.engine_alive
+    assert end.message == f"The server at {server.url}/v1 stopped sending for 0.3 s; the request was abandoned."
+
+
+def test_cancel_closes_the_stream(server, connect, recorder):
+    server.mode = "slow"
+    host = connect(server.url)
+    req = ask("hi")
+    host.submit(req)
+    recorder.wait_for(lambda evs: sum(isinstance(e, TextDelta) for e in evs) >= 3)
+    host.cancel(req.request_id)
+    end = recorder.wait_end(req.request_id)
+    assert isinstance(end, Finished) and end.reason == "cancelled"
+    assert server.client_gone.wait(10), "the server never saw the client close the stream"
+
+
+def test_body_has_no_sampling_the_user_did_not_choose():
+    body = build_body(ask("hi", max_tokens=9), "m")
+    assert set(body) == {"model", "messages", "stream", "stream_options", "max_tokens"}
+    assert body["messages"] == [{"role": "user", "content": "hi"}]
