@@ -48,9 +48,9 @@ class Recorder:
         with self._cond:
             return [e.state for e in self.events if isinstance(e, EngineStateChanged)]
 
-    def wait_state(self, state: str, count: int = 1) -> None:
+    def wait_state(self, state: str, count: int = 1, timeout: float = 10.0) -> None:
         self.wait_for(lambda evs: sum(1 for e in evs if isinstance(e, EngineStateChanged)
-                                      and e.state == state) >= count)
+                                      and e.state == state) >= count, timeout)
 
     def wait_end(self, rid: str) -> Event:
         evs = self.wait_for(lambda evs: any(isinstance(e, (Finished, Failed)) and e.request_id == rid

@@ -1,0 +1,285 @@
+"""The embedded engine's pure parts against the real vLLM 0.26.0 classes, on CPU:
+request building, sampling params, engine args, stat logger, outputs, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+from engine_events import ask
+from PIL import Image
+from tiny_mimo import main as write_tiny_mimo
+
+from mimo_desktop.engine import (
+    EngineDied,
+    EngineHost,
+    GenerationRequest,
+    InvalidRequest,
+    RequestFailed,
+    SamplingSettings,
+    Turn,
+)
+from mimo_desktop.engine.vllm_engine import OutputTracker, VllmEngine
+from mimo_desktop.engine.vllm_errors import VLLM_MISSING, generate_failure, start_failure
+from mimo_desktop.engine.vllm_request import (
+    build_multi_modal_data,
+    build_prompt,
+    build_sampling_params,
+    check_media_limits,
+)
+from mimo_desktop.engine.vllm_settings import (
+    SettingsError,
+    VllmSettings,
+    effective_sampling_defaults,
+    engine_args_kwargs,
+    inspect_model_folder,
+    make_engine_args,
+    resolve_tensor_parallel,
+)
+from mimo_desktop.media.prepared import PLACEHOLDERS, PreparedMedia
+
+vllm = pytest.importorskip("vllm")
+pytestmark = pytest.mark.vllm
+
+
+@pytest.fixture(scope="module")
+def omni_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny-mimo-omni"
+    write_tiny_mimo(str(path), omni=True, audio=True)
+    # MiMo's own generation_config.json sets sampling defaults; the tiny one gets the same keys
+    gen = json.loads((path / "generation_config.json").read_text())
+    gen.update(temperature=0.6, top_p=0.95, top_k=20)
+    (path / "generation_config.json").write_text(json.dumps(gen))
+    return path
+
+
+@pytest.fixture(scope="module")
+def text_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny-mimo-text"
+    write_tiny_mimo(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tokenizer(omni_dir):
+    from vllm.tokenizers import get_tokenizer
+
+    return get_tokenizer(str(omni_dir), trust_remote_code=True)
+
+
+def media(kind: str, data) -> PreparedMedia:
+    return PreparedMedia(kind=kind, tokens=3, vllm_data=data, openai_part={"type": kind})
+
+
+def omni_request() -> tuple[GenerationRequest, list]:
+    image = Image.new("RGB", (56, 56), (10, 200, 10))
+    video = (torch.zeros(4, 3, 56, 56, dtype=torch.uint8), torch.tensor([0.0, 0.5, 1.0, 1.5]))
+    audio = (np.zeros(24000, dtype=np.float32), 24000)
+    turns = (
+        Turn("user", "What is this?", (media("image", image),)),
+        Turn("assistant", "A green square."),
+        Turn("user", "And these?", (media("video", video), media("audio", audio))),
+    )
+    return GenerationRequest(turns, system_prompt="Be brief."), [image, video, audio]
+
+
+def test_prompt_uses_the_chat_template_with_placeholders(tokenizer):
+    request, (image, video, audio) = omni_request()
+    prompt = build_prompt(request, tokenizer)
+    assert prompt["prompt"] == (
+        "<|im_start|>system\nBe brief.<|im_end|>\n"
+        f"<|im_start|>user\n{PLACEHOLDERS['image']}What is this?<|im_end|>\n"
+        "<|im_start|>assistant\nA green square.<|im_end|>\n"
+        f"<|im_start|>user\n{PLACEHOLDERS['video']}{PLACEHOLDERS['audio']}And these?<|im_end|>\n"
+        "<|im_start|>assistant\n")
+    mm = prompt["multi_modal_data"]
+    assert mm["image"] == [image] and mm["video"] == [video] and mm["audio"] == [audio]
+    # each placeholder is a single special token, as vLLM's MiMo processor expects
+    for text in PLACEHOLDERS.values():
+        assert len(tokenizer.encode(text, add_special_tokens=False)) == 3
+
+
+def test_text_only_prompt_has_no_media_key(tokenizer):
+    prompt = build_prompt(ask("Hello"), tokenizer)
+    assert set(prompt) == {"prompt"}
+    assert prompt["prompt"].endswith("<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_multi_modal_data_keeps_attachment_order():
+    a, b = media("image", "first"), media("image", "second")
+    request = GenerationRequest((Turn("user", "x", (a,)), Turn("assistant", "y"), Turn("user", "z", (b,))))
+    assert build_multi_modal_data(request) == {"image": ["first", "second"]}
+
+
+def test_media_over_the_limit_is_refused_clearly():
+    request, _ = omni_request()
+    with pytest.raises(InvalidRequest, match="1 audio attachment.*this model cannot take audio"):
+        check_media_limits(request, {"image": 4, "video": 1})
+    check_media_limits(request, {"image": 1, "video": 1, "audio": 1})
+
+
+def test_sampling_params_take_model_defaults_under_user_choices(omni_dir):
+    from vllm.sampling_params import RequestOutputKind
+
+    folder = inspect_model_folder(omni_dir, load_format="dummy")
+    defaults = effective_sampling_defaults(folder.generation_config)
+    assert defaults == {"temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": 0.0, "repetition_penalty": 1.0}
+    params = build_sampling_params(SamplingSettings(max_tokens=77, temperature=0.1, seed=3), defaults)
+    assert params.output_kind == RequestOutputKind.DELTA
+    assert (params.temperature, params.top_p, params.top_k, params.max_tokens, params.seed) == (0.1, 0.95, 20, 77, 3)
+
+
+def test_bad_sampling_values_become_invalid_request():
+    with pytest.raises(InvalidRequest, match="Invalid sampling settings"):
+        build_sampling_params(SamplingSettings(top_k=-5), {})
+
+
+def test_engine_args_for_omni_with_mtp(omni_dir):
+    settings = VllmSettings(model_dir=omni_dir, mtp_tokens=3, load_format="dummy", enforce_eager=True,
+                            max_context=8192, gpu_memory_fraction=0.5)
+    folder = inspect_model_folder(omni_dir, settings.load_format)
+    assert folder.modalities == ("text", "image", "video", "audio") and folder.notes == ()
+    kwargs = engine_args_kwargs(settings, folder, tensor_parallel=2)
+    args = make_engine_args(kwargs)
+    assert args.model == str(omni_dir) and args.tensor_parallel_size == 2
+    assert args.distributed_executor_backend == "mp" and args.load_format == "dummy"
+    assert args.max_model_len == 4096  # capped by the model's max_position_embeddings
+    assert args.attention_backend == "TRITON_ATTN_DIFFKV" and args.mm_encoder_attn_backend == "TORCH_SDPA"
+    assert args.speculative_config == {"method": "mtp", "num_speculative_tokens": 3,
+                                       "attention_backend": "TRITON_ATTN_DIFFKV"}
+    assert args.limit_mm_per_prompt == {"image": 4, "video": 1, "audio": 2}
+    assert args.gpu_memory_utilization == 0.5 and args.enforce_eager and args.trust_remote_code
+
+
+def test_engine_args_for_text_model_without_mtp(text_dir):
+    settings = VllmSettings(model_dir=text_dir, mtp=False, executor_backend="ray", pipeline_parallel=2,
+                            attention_backend=None, load_format="dummy")
+    kwargs = engine_args_kwargs(settings, inspect_model_folder(text_dir, "dummy"), 4)
+    assert "speculative_config" not in kwargs and "limit_mm_per_prompt" not in kwargs
+    assert "attention_backend" not in kwargs
+    args = make_engine_args(kwargs)
+    assert (args.distributed_executor_backend, args.pipeline_parallel_size) == ("ray", 2)
+
+
+def test_model_folder_problems_are_named(tmp_path, omni_dir):
+    with pytest.raises(SettingsError, match="does not exist"):
+        inspect_model_folder(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SettingsError, match="no config.json"):
+        inspect_model_folder(tmp_path / "empty")
+    with pytest.raises(SettingsError, match="no weights"):
+        inspect_model_folder(omni_dir, load_format="auto")
+    (omni_dir / "audio_tokenizer" / "model.safetensors").rename(omni_dir / "audio_tokenizer" / "moved")
+    try:
+        folder = inspect_model_folder(omni_dir, "dummy")
+    finally:
+        (omni_dir / "audio_tokenizer" / "moved").rename(omni_dir / "audio_tokenizer" / "model.safetensors")
+    assert "audio" not in folder.modalities
+    assert folder.notes == (f"Audio is unavailable: {omni_dir / 'audio_tokenizer'} (config.json + weights) "
+                            "is missing.",)
+
+
+@pytest.mark.parametrize("tp, pp, gpus, expected", [(None, 1, 4, 4), (None, 2, 4, 2), (2, 1, 4, 2)])
+def test_tensor_parallel_defaults_to_every_gpu(tmp_path, tp, pp, gpus, expected):
+    settings = VllmSettings(model_dir=tmp_path, tensor_parallel=tp, pipeline_parallel=pp)
+    assert resolve_tensor_parallel(settings, gpus) == expected
+
+
+def test_tensor_parallel_errors(tmp_path):
+    with pytest.raises(SettingsError, match="No CUDA GPU is visible"):
+        resolve_tensor_parallel(VllmSettings(model_dir=tmp_path), 0)
+    with pytest.raises(SettingsError, match="needs 8 GPUs, but 2 are visible"):
+        resolve_tensor_parallel(VllmSettings(model_dir=tmp_path, tensor_parallel=8), 2)
+    with pytest.raises(SettingsError, match="MTP speculative tokens must be 1, 2 or 3"):
+        VllmSettings(model_dir=tmp_path, mtp_tokens=4)
+
+
+def test_stat_logger_reports_mtp_acceptance_throughput_and_kv_use():
+    from vllm.v1.metrics.stats import IterationStats, SchedulerStats
+    from vllm.v1.spec_decode.metrics import SpecDecodingStats
+
+    from mimo_desktop.engine.vllm_stats import StatsAccumulator, stat_logger_factory
+
+    now = [100.0]
+    sink: list = []
+    acc = StatsAccumulator(interval_s=1.0, clock=lambda: now[0])
+    stat_logger = stat_logger_factory(acc, sink.append)(None, 0)
+    for accepted in (2, 1, 0, 3):  # four drafts of 3 tokens each: 6 of 12 accepted
+        spec = SpecDecodingStats.new(3)
+        spec.observe_draft(num_draft_tokens=3, num_accepted_tokens=accepted)
+        iteration = IterationStats()
+        iteration.num_generation_tokens = accepted + 1
+        now[0] += 0.5
+        stat_logger.record(SchedulerStats(num_running_reqs=1, kv_cache_usage=0.25, spec_decoding_stats=spec),
+                           iteration)
+    assert len(sink) == 2  # one snapshot per second of engine steps
+    total = sink[-1]
+    assert (acc.total.drafted, acc.total.accepted) == (12, 6)
+    assert (total.mtp_drafted, total.mtp_accepted) == (12, 6)
+    assert total.mtp_acceptance_rate == pytest.approx(3 / 6)  # last window: 0 + 3 of 6
+    assert total.mtp_mean_acceptance_length == pytest.approx(1 + 3 / 2)
+    assert total.generation_tokens_per_s == pytest.approx((1 + 4) / 1.0)
+    assert (total.kv_cache_usage, total.running_requests) == (0.25, 1)
+
+
+def test_output_tracker_reads_delta_request_outputs():
+    from vllm.outputs import CompletionOutput, RequestOutput
+
+    def out(text, ids, finished, reason=None):
+        completion = CompletionOutput(index=0, text=text, token_ids=ids, cumulative_logprob=None,
+                                      logprobs=None, finish_reason=reason)
+        return RequestOutput(request_id="r", prompt="p", prompt_token_ids=[1, 2, 3], prompt_logprobs=None,
+                             outputs=[completion], finished=finished)
+
+    tracker = OutputTracker("r")
+    deltas = [tracker.delta(out("Hel", [5, 6], False)), tracker.delta(out("", [], False)),
+              tracker.delta(out("lo", [7], True, "length"))]
+    assert [(d.text, d.token_count) if d else None for d in deltas] == [("Hel", 2), None, ("lo", 1)]
+    assert (tracker.prompt_tokens, tracker.output_tokens, tracker.finish_reason) == (3, 3, "length")
+
+
+def test_vllm_exceptions_become_clear_errors():
+    from vllm.v1.engine.exceptions import EngineDeadError, EngineGenerateError
+
+    dead = generate_failure(EngineDeadError())
+    assert isinstance(dead, EngineDied) and "Restart the engine" in str(dead)
+    try:
+        try:
+            raise ValueError("Please install vllm[audio] for audio support")
+        except ValueError as cause:
+            raise EngineGenerateError() from cause
+    except EngineGenerateError as exc:
+        failed = generate_failure(exc)
+    assert type(failed) is RequestFailed
+    assert str(failed) == ("The request failed in the engine: ValueError: "
+                           "Please install vllm[audio] for audio support")
+    too_long = generate_failure(ValueError("The decoder prompt (length 9000) is longer than the maximum"))
+    assert isinstance(too_long, InvalidRequest) and "length 9000" in str(too_long)
+    oom = generate_failure(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert "ran out of memory" in str(oom)
+    start = start_failure(RuntimeError("Engine core initialization failed. See root cause above."))
+    assert str(start).startswith("The engine's GPU worker processes failed while starting.")
+    assert "Out of GPU memory while starting" in str(start_failure(torch.OutOfMemoryError("CUDA out of memory")))
+
+
+def test_embedded_engine_on_a_machine_without_gpu_says_so(omni_dir, recorder, no_thread_leaks):
+    settings = VllmSettings(model_dir=omni_dir, load_format="dummy")
+    host = EngineHost(lambda: VllmEngine(settings), recorder, tick_s=0.05)
+    host.start()
+    try:
+        recorder.wait_state("dead", timeout=120)
+        assert recorder.events[-1].message.startswith("No CUDA GPU is visible")
+    finally:
+        assert host.shutdown(timeout_s=10)
+
+
+def test_missing_vllm_is_reported_not_raised(omni_dir, recorder, monkeypatch, no_thread_leaks):
+    monkeypatch.setitem(sys.modules, "vllm.v1.engine.async_llm", None)  # import now fails
+    host = EngineHost(lambda: VllmEngine(VllmSettings(model_dir=omni_dir, load_format="dummy")), recorder)
+    host.start()
+    recorder.wait_state("dead")
+    assert recorder.events[-1].message.startswith(VLLM_MISSING)
+    assert host.shutdown(timeout_s=10)
