@@ -1,0 +1,73 @@
+"""`mimo-desktop ask` end to end against a real loopback server (the remote engine)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sse_server import FakeOpenAIServer, refused_url
+
+from mimo_desktop.engine.cli import run
+
+
+@pytest.fixture
+def server(no_thread_leaks):
+    with FakeOpenAIServer() as srv:
+        yield srv
+
+
+def ask(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_answer_to_stdout_stats_to_stderr(server, tmp_path):
+    stats = tmp_path / "stats.json"
+    code, out, err = ask(["Hi there", "--engine", "remote", "--url", server.url, "--max-tokens", "20",
+                          "--temperature", "0", "--stats-json", str(stats)])
+    assert code == 0
+    assert out == "Hello from the server\n"
+    assert "[engine] ready: mimo-test @ " in err
+    assert "[stats] finish=stop, prompt 12 tok, output 4 tok, TTFT " in err
+    data = json.loads(stats.read_text())
+    assert (data["prompt_tokens"], data["output_tokens"], data["reason"]) == (12, 4, "stop")
+    body = server.requests[-1]["body"]
+    assert body["messages"] == [{"role": "user", "content": "Hi there"}]
+    assert (body["max_tokens"], body["temperature"]) == (20, 0.0)
+
+
+def test_server_error_is_one_clear_line_and_exit_1(server):
+    server.mode = "500"
+    code, _, err = ask(["Hi", "--engine", "remote", "--url", server.url])
+    assert code == 1
+    assert err.splitlines()[-1] == "mimo-desktop ask: The server failed (500): CUDA error: an illegal memory access"
+
+
+def test_unreachable_server_exit_1():
+    url = refused_url()
+    code, _, err = ask(["Hi", "--engine", "remote", "--url", url])
+    assert code == 1 and err.splitlines()[-1].startswith(f"mimo-desktop ask: Cannot reach the server at {url}")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["Hi", "--engine", "remote"], "--engine remote needs --url"),
+    (["Hi"], "--engine vllm needs --model DIR"),
+    (["Hi", "--engine", "remote", "--url", "http://x", "--max-tokens", "0"], "max_tokens must be at least 1"),
+])
+def test_usage_errors(argv, message):
+    code, _, err = ask(argv)
+    assert code in (1, 2) and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_option_is_exit_2(capsys):
+    assert run(["Hi", "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_missing_model_folder_is_reported(tmp_path):
+    code, _, err = ask(["Hi", "--model", str(tmp_path / "nope")])
+    assert code == 1
+    assert f"Model folder {tmp_path / 'nope'} does not exist" in err.splitlines()[-1]
