@@ -20,7 +20,7 @@ import httpx
 from mimo_desktop.models.download_plan import RemoteFile
 from mimo_desktop.models.errors import DownloadCancelled, DownloadError
 
-CHUNK_BYTES = 1024 * 1024  # small enough that cancel and progress react within a moment on slow links
+HASH_BLOCK_BYTES = 8 * 1024 * 1024
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 
@@ -65,7 +65,7 @@ class FileFetch:
             return 0
         have = 0
         with open(self.part, "rb") as f:
-            while block := f.read(8 * CHUNK_BYTES):
+            while block := f.read(HASH_BLOCK_BYTES):
                 self._check_cancel()
                 hasher.update(block)
                 have += len(block)
@@ -84,12 +84,13 @@ class FileFetch:
                 with open(self.part, "r+b" if start else "wb") as out:
                     out.seek(start)
                     out.truncate()
-                    for chunk in response.iter_bytes(CHUNK_BYTES):
-                        self._check_cancel()
+                    # No chunk_size: httpx would buffer up to it and lose the buffer when the connection breaks.
+                    for chunk in response.iter_bytes():
                         out.write(chunk)
                         hasher.update(chunk)
                         self.on_bytes(len(chunk))
-        except httpx.TransportError as exc:
+                        self._check_cancel()  # a listener may have cancelled (and closed this response)
+        except (httpx.TransportError, httpx.StreamError) as exc:
             self._check_cancel()  # cancel() closes the response, which surfaces here as a read error
             raise TransientError(f"the connection broke ({type(exc).__name__})") from exc
         finally:
