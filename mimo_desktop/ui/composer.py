@@ -1,14 +1,50 @@
-"""The composer: multi-line input, Enter sends, Shift+Enter starts a new line; Send and Stop."""
+"""The composer: multi-line input, attachments as chips, a context meter, Send and Stop.
+
+Enter sends, Shift+Enter starts a new line. Files come in by drag-and-drop, paste
+(images and file URLs), the attach button (Ctrl+O) or a capture. Each file is
+prepared by the media layer off the GUI thread; Send stays disabled, with the
+reason shown, while a file is being prepared, while one is in error, or when the
+message would not fit in the engine's context.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+import itertools
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, Qt, Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .attachments import AttachmentChip, AttachmentStrip, DraftAttachment, file_dialog_filter, guess_kind
+from .media_worker import MediaResult, MediaWorker
+
+NEAR_FULL = 0.9  # the meter turns amber above this share of the context
+
+
+def local_files(mime: QMimeData) -> list[Path]:
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
 
 
 class MessageEdit(QPlainTextEdit):
     submitted = Signal()
+    filesInserted = Signal(list)  # list[Path]
+    imageInserted = Signal(QImage)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
@@ -18,46 +54,120 @@ class MessageEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
+    # paste and drop both come through here: files and pictures become attachments, text stays text
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 (Qt override)
+        return bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
+        files = local_files(source)
+        if files:
+            self.filesInserted.emit(files)
+        elif source.hasImage():
+            self.imageInserted.emit(QImage(source.imageData()))
+        else:
+            super().insertFromMimeData(source)
+
 
 class Composer(QWidget):
     sendRequested = Signal(str)
     stopRequested = Signal()
+    attachmentsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setAcceptDrops(True)
+        self._build_widgets()
+        self._build_layout()
+        self._busy = False
+        self._external_reason = ""
+        self._drafts: dict[int, DraftAttachment] = {}  # in the order they were added
+        self._chip_ids = itertools.count(1)
+        self._config: Any = None  # ProcessorConfig; built-in defaults until a model folder is set
+        self._config_note = ""
+        self._config_request = 0
+        self._context_limit: int | None = None
+        self._history_tokens = 0
+        self._scratch: Path | None = None
+        self._capture_dialog: QWidget | None = None
+        self._worker = MediaWorker(self)
+        self._worker.prepared.connect(self._on_prepared)
+        self._worker.configLoaded.connect(self._on_config_loaded)
+        self.edit.submitted.connect(self._on_submit)
+        self.edit.textChanged.connect(self._refresh)
+        self.edit.filesInserted.connect(self.add_files)
+        self.edit.imageInserted.connect(self.add_image)
+        self.send_button.clicked.connect(self._on_submit)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.attach_button.clicked.connect(self.choose_files)
+        QShortcut(QKeySequence.StandardKey.Open, self, self.choose_files)
+        self._refresh()
+
+    def _build_widgets(self) -> None:
         self.edit = MessageEdit()
         self.edit.setObjectName("messageEdit")
+        self.edit.setAccessibleName("Message")
         self.edit.setPlaceholderText("Ask about an image, a video or a recording…  (Enter sends, Shift+Enter: new line)")
         self.edit.setMaximumHeight(140)
+        self.strip = AttachmentStrip()
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.hide()
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setText("Attach…")
+        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setToolTip("Attach images, videos or audio (Ctrl+O)")
+        self.capture_button = QToolButton()
+        self.capture_button.setObjectName("captureButton")
+        self.capture_button.setText("Capture")
+        self.capture_button.setAccessibleName("Capture from camera, microphone or screen")
+        self.capture_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.capture_button.setMenu(self._capture_menu())
+        self.meter = QLabel()
+        self.meter.setObjectName("contextMeter")
         self.reason = QLabel()
         self.reason.setObjectName("composerReason")
+        self.reason.setWordWrap(True)
         self.reason.setStyleSheet("color: gray")
         self.reason.hide()
 
+    def _build_layout(self) -> None:
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.attach_button)
+        buttons.addWidget(self.capture_button)
         buttons.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.edit, 1)
         row.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 6)
+        layout.addWidget(self.strip)
         layout.addLayout(row)
+        layout.addWidget(self.meter)
         layout.addWidget(self.reason)
 
-        self.edit.submitted.connect(self._on_submit)
-        self.send_button.clicked.connect(self._on_submit)
-        self.stop_button.clicked.connect(self.stopRequested)
-        self._busy = False
+    def _capture_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.setObjectName("captureMenu")
+        for text, kind in (
+            ("Take a &photo…", "photo"),
+            ("Record a &video clip…", "clip"),
+            ("Record &audio…", "audio"),
+            ("Capture the whole &screen", "screen"),
+            ("Capture a screen &region…", "region"),
+        ):
+            action = menu.addAction(text)
+            action.setData(kind)
+        menu.triggered.connect(self._on_capture_chosen)
+        return menu
 
+    # ------------------------------------------------------------------ contract
     def set_busy(self, busy: bool) -> None:
         """While an answer streams, Send becomes Stop; the user may keep typing the next question."""
         self._busy = busy
@@ -65,17 +175,211 @@ class Composer(QWidget):
         self.stop_button.setVisible(busy)
 
     def set_blocked(self, reason: str) -> None:
-        self.reason.setText(reason)
-        self.reason.setVisible(bool(reason))
-        self.send_button.setEnabled(not reason)
+        """A reason from outside (no engine, engine starting…) to keep Send disabled; "" lifts it."""
+        self._external_reason = reason
+        self._refresh()
 
     def text(self) -> str:
         return self.edit.toPlainText()
 
+    def attachments(self) -> list[DraftAttachment]:
+        return list(self._drafts.values())
+
+    def clear_attachments(self) -> None:
+        for chip_id in list(self._drafts):
+            self._remove(chip_id)
+
+    def set_model_dir(self, path: Path | None) -> None:
+        """Which model's processor config prices the attachments (None: built-in defaults, estimates)."""
+        self._config_request += 1
+        self._worker.load_config(self._config_request, None if path is None else Path(path))
+
+    def set_context_limit(self, tokens: int | None, used_by_history: int) -> None:
+        self._context_limit = tokens
+        self._history_tokens = max(0, used_by_history)
+        self._refresh()
+
+    def shutdown(self) -> None:
+        """Part of the app's ordered shutdown: close capture, stop the media pool, delete scratch files."""
+        if self._capture_dialog is not None:
+            self._capture_dialog.close()
+        self._worker.shutdown()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    # ------------------------------------------------------------------ adding files
+    @Slot()
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images, videos or audio", "", file_dialog_filter())
+        self.add_files([Path(p) for p in paths])
+
+    @Slot(list)
+    def add_files(self, paths: list[Path]) -> None:
+        for path in paths:
+            path = Path(path)
+            chip_id = next(self._chip_ids)
+            draft = DraftAttachment(path=path, kind=guess_kind(path))
+            self._drafts[chip_id] = draft
+            chip = AttachmentChip(chip_id, draft)
+            chip.removeRequested.connect(self._remove)
+            self.strip.add_chip(chip)
+            self._worker.submit(chip_id, path, self._current_config())
+        if paths:
+            self._refresh()
+            self.attachmentsChanged.emit()
+
+    @Slot(QImage)
+    def add_image(self, image: QImage) -> None:
+        """A pasted picture: saved as PNG in a scratch folder, then attached like a file."""
+        if image.isNull():
+            return
+        path = self.scratch_path("pasted", "png")
+        if not image.save(str(path), "PNG"):
+            self._show_reason(f"Could not save the pasted picture to {path.parent}.")
+            return
+        self.add_files([path])
+
+    def scratch_path(self, stem: str, suffix: str) -> Path:
+        """A new file name in this session's scratch folder (pasted pictures, captures)."""
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="mimo-desktop-"))
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in itertools.count(1):
+            path = self._scratch / f"{stem}-{stamp}-{n}.{suffix}"
+            if not path.exists():
+                return path
+        raise AssertionError("unreachable")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if local_files(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        self.edit.insertFromMimeData(event.mimeData())
+        event.acceptProposedAction()
+
+    # ------------------------------------------------------------------ capture
+    @Slot("QAction*")
+    def _on_capture_chosen(self, action: Any) -> None:
+        self.open_capture(action.data())
+
+    def open_capture(self, kind: str) -> QWidget | None:
+        """Open a capture dialog (QtMultimedia is imported only now); what it captures becomes an attachment."""
+        from .capture import open_capture  # lazy: QtMultimedia stays off the start-up path
+
+        if self._capture_dialog is not None:
+            self._capture_dialog.close()
+        self._capture_dialog = open_capture(kind, self, self.scratch_path)
+        if self._capture_dialog is not None:
+            self._capture_dialog.captured.connect(self._on_captured)
+        return self._capture_dialog
+
+    @Slot(str)
+    def _on_captured(self, path: str) -> None:
+        self.add_files([Path(path)])
+
+    # ------------------------------------------------------------------ worker results
+    @Slot(int, object)
+    def _on_prepared(self, chip_id: int, result: MediaResult) -> None:
+        draft = self._drafts.get(chip_id)
+        if draft is None:
+            return  # removed while it was being prepared
+        draft.prepared, draft.error = result.prepared, result.error
+        if result.prepared is not None:
+            draft.kind = result.prepared.kind
+        self.strip.chips[chip_id].show_result(result)
+        self._refresh()
+        self.attachmentsChanged.emit()
+
+    @Slot(int, object, str)
+    def _on_config_loaded(self, request_id: int, config: Any, error: str) -> None:
+        if request_id != self._config_request:
+            return  # a newer model folder was chosen meanwhile
+        self._config = config
+        self._config_note = f"Costs are estimates: {error}" if error else ""
+        for chip_id, draft in self._drafts.items():  # the costs depend on the config: measure again
+            draft.prepared, draft.error = None, None
+            self.strip.chips[chip_id].show_preparing()
+            self._worker.submit(chip_id, draft.path, self._current_config())
+        self._refresh()
+
+    @Slot(int)
+    def _remove(self, chip_id: int) -> None:
+        if self._drafts.pop(chip_id, None) is None:
+            return
+        self._worker.cancel(chip_id)
+        self.strip.remove_chip(chip_id)
+        self._refresh()
+        self.attachmentsChanged.emit()
+
+    def _current_config(self) -> Any:
+        if self._config is None:
+            from mimo_desktop.media.config import default_config  # no torch: plain dataclasses
+
+            self._config = default_config()
+        return self._config
+
+    # ------------------------------------------------------------------ meter and Send
+    def token_counts(self) -> tuple[int, int, bool]:
+        """(text tokens, media tokens, whether any of it is an estimate)."""
+        config = self._current_config()
+        text = self.edit.toPlainText().strip()
+        text_tokens = config.count_text(text) if text else 0
+        media = sum(d.tokens for d in self._drafts.values())
+        estimate = config.estimate or any(d.prepared.estimate for d in self._drafts.values() if d.prepared)
+        return text_tokens, media, estimate
+
+    def block_reason(self) -> str:
+        """Why Send is disabled now, in words; "" when the message may be sent."""
+        if self._external_reason:
+            return self._external_reason
+        for draft in self._drafts.values():
+            if draft.error is not None:
+                return f"{draft.path.name} cannot be sent: {draft.error} Remove it to send."
+        preparing = [d.path.name for d in self._drafts.values() if d.preparing]
+        if preparing:
+            return f"Wait: preparing {', '.join(preparing)}…"
+        text_tokens, media, _ = self.token_counts()
+        if self._context_limit is not None:
+            left = self._context_limit - self._history_tokens
+            if text_tokens + media > left:
+                return (
+                    f"Too long: this message needs {text_tokens + media:,} tokens but only {max(left, 0):,} of the "
+                    f"{self._context_limit:,}-token context are left. Remove an attachment or start a new chat."
+                )
+        return ""
+
+    def _refresh(self) -> None:
+        self._update_meter()
+        reason = self.block_reason()
+        self._show_reason(reason or self._config_note)
+        self.send_button.setEnabled(not reason)
+
+    def _show_reason(self, text: str) -> None:
+        self.reason.setText(text)
+        self.reason.setVisible(bool(text))
+
+    def _update_meter(self) -> None:
+        text_tokens, media, estimate = self.token_counts()
+        approx = "≈ " if estimate else ""
+        parts = f"text {text_tokens:,} · attachments {media:,}"
+        if self._context_limit is None:
+            self.meter.setText(f"Message: {approx}{text_tokens + media:,} tokens ({parts})")
+            self.meter.setStyleSheet("color: gray")
+            return
+        used = self._history_tokens + text_tokens + media
+        self.meter.setText(
+            f"Context: {approx}{used:,} of {self._context_limit:,} tokens (history {self._history_tokens:,} · {parts})"
+        )
+        share = used / self._context_limit if self._context_limit else 1.0
+        self.meter.setStyleSheet("color: #c0392b" if share > 1 else "color: #d68910" if share > NEAR_FULL else "color: gray")
+        self.meter.setToolTip("≈: estimated with built-in MiMo-V2.5 defaults; choose a model folder for exact costs" if estimate else "")
+
     @Slot()
     def _on_submit(self) -> None:
         text = self.edit.toPlainText().strip()
-        if not text or self._busy or not self.send_button.isEnabled():
+        if (not text and not self._drafts) or self._busy or self.block_reason():
             return
         self.edit.clear()
         self.sendRequested.emit(text)

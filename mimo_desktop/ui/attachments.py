@@ -1,0 +1,227 @@
+"""Attachments waiting in the composer, and the chips that show them.
+
+A chip shows what the model will see and what it costs: a thumbnail (image),
+a poster frame and duration (video) or a waveform and duration (audio), the
+token cost ("≈" when computed with built-in defaults rather than a model's
+config), a busy state while the file is prepared, the reason when it cannot be
+used, and a remove button.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .media_worker import THUMBNAIL_SIDE, MediaResult
+
+# For the file dialog's filter and a first guess at the kind; the media layer decides by content.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image": ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"),
+    "video": ("mp4", "mov", "mkv", "webm", "avi", "m4v"),
+    "audio": ("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "weba"),
+}
+
+
+def file_dialog_filter() -> str:
+    def globs(exts: tuple[str, ...]) -> str:
+        return " ".join(f"*.{e}" for e in exts)
+
+    everything = globs(tuple(e for exts in EXTENSIONS.values() for e in exts))
+    parts = [f"Images, videos and audio ({everything})"]
+    parts += [f"{kind.capitalize()}s ({globs(exts)})" for kind, exts in EXTENSIONS.items()]
+    return ";;".join([*parts, "All files (*)"])
+
+
+def guess_kind(path: Path) -> str:
+    ext = path.suffix.lower().lstrip(".")
+    return next((kind for kind, exts in EXTENSIONS.items() if ext in exts), "file")
+
+
+@dataclass
+class DraftAttachment:
+    """A file in the composer: ``prepared`` once the media layer has measured it, or ``error``."""
+
+    path: Path
+    kind: str
+    prepared: Any = None  # PreparedMedia | None
+    error: str | None = None
+
+    @property
+    def preparing(self) -> bool:
+        return self.prepared is None and self.error is None
+
+    @property
+    def tokens(self) -> int:
+        return self.prepared.tokens if self.prepared is not None else 0
+
+
+def format_duration(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}" if whole < 3600 else f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def format_cost(tokens: int, estimate: bool) -> str:
+    return f"{'≈ ' if estimate else ''}{tokens:,} tokens"
+
+
+def pil_to_pixmap(image: Any) -> QPixmap:
+    rgb = image.convert("RGB")
+    data = rgb.tobytes()
+    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimage.copy())  # copy: ``data`` dies with this frame
+
+
+def waveform_pixmap(peaks: tuple[float, ...], size: QSize, color: QColor) -> QPixmap:
+    pixmap = QPixmap(size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    if not peaks:
+        return pixmap
+    painter = QPainter(pixmap)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    step = size.width() / len(peaks)
+    middle = size.height() / 2
+    for i, peak in enumerate(peaks):
+        half = max(1.0, min(1.0, peak) * middle)
+        painter.drawRect(int(i * step), int(middle - half), max(1, int(step) - 1), int(2 * half))
+    painter.end()
+    return pixmap
+
+
+class AttachmentChip(QFrame):
+    removeRequested = Signal(int)
+
+    def __init__(self, chip_id: int, draft: DraftAttachment, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chip_id = chip_id
+        self.setObjectName("attachmentChip")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFixedWidth(THUMBNAIL_SIDE + 120)
+        self.preview = QLabel()
+        self.preview.setObjectName("chipPreview")
+        self.preview.setFixedSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE * 3 // 4)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setText(draft.kind)
+        self.name = QLabel(draft.path.name)
+        self.name.setObjectName("chipName")
+        self.name.setToolTip(str(draft.path))
+        self.detail = QLabel("Preparing…")
+        self.detail.setObjectName("chipDetail")
+        self.detail.setWordWrap(True)
+        self.busy = QProgressBar()
+        self.busy.setObjectName("chipBusy")
+        self.busy.setRange(0, 0)  # indeterminate: decoding has no useful percentage
+        self.busy.setMaximumHeight(6)
+        self.busy.setTextVisible(False)
+        self.remove = QToolButton()
+        self.remove.setObjectName("chipRemove")
+        self.remove.setText("✕")
+        self.remove.setAccessibleName(f"Remove {draft.path.name}")
+        self.remove.setToolTip(f"Remove {draft.path.name}")
+        self.remove.clicked.connect(self._on_remove)
+
+        head = QHBoxLayout()
+        head.addWidget(self.name, 1)
+        head.addWidget(self.remove)
+        text = QVBoxLayout()
+        text.addLayout(head)
+        text.addWidget(self.detail)
+        text.addWidget(self.busy)
+        text.addStretch(1)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 4, 4, 4)
+        row.addWidget(self.preview)
+        row.addLayout(text, 1)
+        self.setAccessibleName(f"Attachment {draft.path.name}")
+
+    @Slot()
+    def _on_remove(self) -> None:
+        self.removeRequested.emit(self.chip_id)
+
+    def show_preparing(self) -> None:
+        self.busy.show()
+        self.detail.setText("Preparing…")
+        self.detail.setStyleSheet("")
+
+    def show_result(self, result: MediaResult) -> None:
+        self.busy.hide()
+        if result.error is not None:
+            self.detail.setText(result.error)
+            self.detail.setStyleSheet("color: #c0392b")
+            self.setToolTip(result.error)
+            self.preview.setText("⚠")
+            return
+        item = result.prepared
+        facts = [format_cost(item.tokens, item.estimate)]
+        duration = result.duration_s if result.duration_s is not None else item.duration_s
+        if duration is not None:
+            facts.insert(0, format_duration(duration))
+        self.detail.setText(" · ".join(facts))
+        self.detail.setStyleSheet("")
+        self.setToolTip(self._tooltip(item))
+        if result.thumbnail is not None:
+            self.preview.setPixmap(
+                pil_to_pixmap(result.thumbnail).scaled(
+                    self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+            )
+        elif result.peaks is not None:
+            self.preview.setPixmap(waveform_pixmap(result.peaks, self.preview.size(), self.palette().highlight().color()))
+
+    @staticmethod
+    def _tooltip(item: Any) -> str:
+        lines = [f"{item.kind}: {format_cost(item.tokens, item.estimate)}"]
+        if item.resized:
+            lines.append(f"resized to {item.resized[1]}×{item.resized[0]}")
+        if item.timestamps:
+            lines.append(f"{len(item.timestamps)} frames sampled")
+        if item.estimate:
+            lines.append("estimated with built-in MiMo-V2.5 defaults (no model folder configured)")
+        return "\n".join(lines)
+
+
+class AttachmentStrip(QScrollArea):
+    """A horizontal row of chips above the input; hidden while empty."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attachmentStrip")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(THUMBNAIL_SIDE * 3 // 4 + 30)
+        inner = QWidget()
+        self._row = QHBoxLayout(inner)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.addStretch(1)
+        self.setWidget(inner)
+        self.chips: dict[int, AttachmentChip] = {}
+        self.hide()
+
+    def add_chip(self, chip: AttachmentChip) -> None:
+        self.chips[chip.chip_id] = chip
+        self._row.insertWidget(self._row.count() - 1, chip)
+        self.show()
+
+    def remove_chip(self, chip_id: int) -> None:
+        chip = self.chips.pop(chip_id, None)
+        if chip is not None:
+            self._row.removeWidget(chip)
+            chip.deleteLater()
+        self.setVisible(bool(self.chips))

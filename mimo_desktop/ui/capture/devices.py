@@ -1,0 +1,63 @@
+"""Which cameras and microphones exist, and whether we may use them: answers in words, never a crash."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCameraPermission, QCoreApplication, QMicrophonePermission, Qt
+from PySide6.QtMultimedia import QAudioDevice, QCameraDevice, QMediaDevices
+from PySide6.QtWidgets import QComboBox
+
+NO_CAMERA = "No camera was found. Connect one (or check that another app is not using it), then try again."
+NO_MICROPHONE = "No microphone was found. Connect one or choose an input in the system's sound settings, then try again."
+CAMERA_DENIED = "MiMo Desktop is not allowed to use the camera. Allow it in the system's privacy settings."
+MICROPHONE_DENIED = "MiMo Desktop is not allowed to use the microphone. Allow it in the system's privacy settings."
+ASKING = "Asking for permission…"
+
+
+def permission_problem(permission: QCameraPermission | QMicrophonePermission, denied: str) -> str:
+    """"" when granted; a sentence otherwise (Linux always grants; macOS and Windows may ask)."""
+    app = QCoreApplication.instance()
+    status = app.checkPermission(permission) if app is not None else Qt.PermissionStatus.Granted
+    if status == Qt.PermissionStatus.Granted:
+        return ""
+    return denied if status == Qt.PermissionStatus.Denied else ASKING
+
+
+def camera_problem() -> str:
+    if not QMediaDevices.videoInputs():
+        return NO_CAMERA
+    return permission_problem(QCameraPermission(), CAMERA_DENIED)
+
+
+def microphone_problem() -> str:
+    if not QMediaDevices.audioInputs():
+        return NO_MICROPHONE
+    return permission_problem(QMicrophonePermission(), MICROPHONE_DENIED)
+
+
+def camera_combo() -> QComboBox:
+    """A device chooser holding QCameraDevice items, the system default first."""
+    combo = QComboBox()
+    combo.setObjectName("cameraChoice")
+    combo.setAccessibleName("Camera")
+    default = QMediaDevices.defaultVideoInput()
+    for device in sorted(QMediaDevices.videoInputs(), key=lambda d: d.id() != default.id()):
+        combo.addItem(device.description(), device)
+    return combo
+
+
+def microphone_combo() -> QComboBox:
+    combo = QComboBox()
+    combo.setObjectName("microphoneChoice")
+    combo.setAccessibleName("Microphone")
+    default = QMediaDevices.defaultAudioInput()
+    for device in sorted(QMediaDevices.audioInputs(), key=lambda d: d.id() != default.id()):
+        combo.addItem(device.description(), device)
+    return combo
+
+
+def chosen_camera(combo: QComboBox) -> QCameraDevice:
+    return combo.currentData() or QCameraDevice()
+
+
+def chosen_microphone(combo: QComboBox) -> QAudioDevice:
+    return combo.currentData() or QAudioDevice()
