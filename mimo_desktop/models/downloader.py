@@ -120,6 +120,7 @@ class ModelDownload:
             except TransientError as exc:
                 attempt += 1
                 if attempt > self._retries:
+                    self._cancel.set()  # stop the other workers now, before they pick up another file
                     have = self._state.bytes_present(remote)
                     raise DownloadError(
                         f"Downloading {remote.path} failed: {exc} (tried {attempt} times). Run the download again "

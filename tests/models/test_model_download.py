@@ -167,6 +167,7 @@ def test_disk_check_counts_only_what_is_left(hub: FakeHub, tmp_path: Path) -> No
     hub.faults.cut_after[SHARD] = 700_000
     with pytest.raises(DownloadError):
         run(hub, target)[0].run()
+    parts = sum(p.stat().st_size for p in (target / STATE_DIR / "parts").iterdir())
     plan = plan_download(REPO, target, endpoint=hub.endpoint)
     asked: list[Path] = []
 
@@ -177,8 +178,9 @@ def test_disk_check_counts_only_what_is_left(hub: FakeHub, tmp_path: Path) -> No
     ModelDownload(plan, endpoint=hub.endpoint, free_space=exactly_enough, disk_reserve=10).run()
 
     assert asked == [target]
+    assert parts == 700_000  # the failure stopped the other files before they started
     assert plan.bytes_to_fetch == plan.total_bytes - sum(
-        f.size for f in plan.files if f.path in plan.complete) - 700_000
+        f.size for f in plan.files if f.path in plan.complete) - parts
 
 
 def test_damaged_transfer_is_caught_by_the_checksum(hub: FakeHub, tmp_path: Path) -> None:
