@@ -67,7 +67,12 @@ class DraftAttachment:
 
     @property
     def tokens(self) -> int:
-        return self.prepared.tokens if self.prepared is not None else 0
+        return item_tokens(self.prepared) if self.prepared is not None else 0
+
+
+def item_tokens(item: Any) -> int:
+    """Tokens an item adds, its video's sound track included."""
+    return getattr(item, "total_tokens", item.tokens)
 
 
 def format_duration(seconds: float) -> str:
@@ -167,7 +172,7 @@ class AttachmentChip(QFrame):
             self.preview.setText("⚠")
             return
         item = result.prepared
-        facts = [format_cost(item.tokens, item.estimate)]
+        facts = [format_cost(item_tokens(item), item.estimate)]
         duration = result.duration_s if result.duration_s is not None else item.duration_s
         if duration is not None:
             facts.insert(0, format_duration(duration))
@@ -185,7 +190,10 @@ class AttachmentChip(QFrame):
 
     @staticmethod
     def _tooltip(item: Any) -> str:
-        lines = [f"{item.kind}: {format_cost(item.tokens, item.estimate)}"]
+        lines = [f"{item.kind}: {format_cost(item_tokens(item), item.estimate)}"]
+        track = getattr(item, "audio_track", None)
+        if track is not None:
+            lines.append(f"its sound: {format_cost(track.tokens, item.estimate)}")
         if item.resized:
             lines.append(f"resized to {item.resized[1]}×{item.resized[0]}")
         if item.timestamps:

@@ -38,23 +38,43 @@ class MediaResult:
 
 def prepare_with_preview(path: Path, config: Any) -> MediaResult:
     """Prepare ``path`` with the media layer and make its preview (runs on a worker thread)."""
-    from mimo_desktop.media import prepare, preview  # lazy: pulls in torch/torchcodec
+    from mimo_desktop.media.prepare import prepare  # lazy: pulls in torch/torchcodec
 
     try:
         item = prepare(path, config)
     except MimoError as exc:
         return MediaResult(error=str(exc))
-    try:
-        if item.kind == "image":
-            return MediaResult(prepared=item, thumbnail=preview.image_thumbnail(path, THUMBNAIL_SIDE))
-        if item.kind == "video":
-            poster = preview.video_poster(path, THUMBNAIL_SIDE)
-            return MediaResult(prepared=item, thumbnail=poster.image, duration_s=poster.duration_s)
-        wave = preview.audio_waveform(path, WAVEFORM_PEAKS)
-        return MediaResult(prepared=item, peaks=tuple(wave.peaks), duration_s=wave.duration_s)
-    except MimoError:
-        # the item itself is fine; a chip without a picture is better than refusing it
-        return MediaResult(prepared=item, duration_s=item.duration_s)
+    # previews come from what ``prepare`` already decoded: no second pass over the file
+    if item.kind == "image":
+        return MediaResult(prepared=item, thumbnail=thumbnail(item.vllm_data))
+    if item.kind == "video":
+        frames = item.vllm_data[0]  # uint8 T×C×H×W tensor
+        poster = frames[0].permute(1, 2, 0).contiguous().numpy()
+        return MediaResult(prepared=item, thumbnail=thumbnail(poster), duration_s=item.duration_s)
+    samples = item.vllm_data[0]
+    return MediaResult(prepared=item, peaks=waveform_peaks(samples, WAVEFORM_PEAKS), duration_s=item.duration_s)
+
+
+def thumbnail(picture: Any, side: int = THUMBNAIL_SIDE) -> Any:
+    """A small RGB PIL copy of a PIL image or an H×W×3 uint8 array."""
+    from PIL import Image
+
+    image = Image.fromarray(picture) if not isinstance(picture, Image.Image) else picture.copy()
+    image.thumbnail((side, side))
+    return image.convert("RGB")
+
+
+def waveform_peaks(samples: Any, bins: int) -> tuple[float, ...]:
+    """The loudest absolute sample of each of ``bins`` equal slices, scaled so the loudest slice is 1."""
+    import numpy as np
+
+    wave = np.abs(np.asarray(samples, dtype=np.float32).reshape(-1))
+    if wave.size == 0:
+        return ()
+    slices = np.array_split(wave, min(bins, wave.size))
+    peaks = np.array([s.max() for s in slices])
+    top = peaks.max()
+    return tuple(float(p) for p in (peaks / top if top > 0 else peaks))
 
 
 def load_config(model_dir: Path | None) -> Any:
