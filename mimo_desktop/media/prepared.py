@@ -51,7 +51,15 @@ class PreparedMedia:
     duration_s: float | None = None  # video/audio
     details: dict[str, Any] = field(default_factory=dict)
     estimate: bool = False  # True when built-in defaults were used, not a model's config
+    # A video's sound as its own audio item (vLLM's MiMo takes video and audio
+    # separately); its tokens are not in ``tokens``. None: no track, or not wanted.
+    audio_track: PreparedMedia | None = None
 
     @property
     def placeholder(self) -> str:
         return PLACEHOLDERS[self.kind]
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens of this item plus those of its audio track, if any."""
+        return self.tokens + (self.audio_track.tokens if self.audio_track is not None else 0)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mimo_desktop.media.errors import MediaTooLargeError, UnsupportedMediaError
+from mimo_desktop.media.errors import EmptyMediaError, MediaTooLargeError, UnsupportedMediaError
 
 # vLLM refuses images whose long side is more than 200 times the short side.
 MAX_ASPECT_RATIO = 200
@@ -165,7 +165,7 @@ def audio_token_count_from_frames(
 
 def check_video_frames(total_frames: int, source_fps: float) -> None:
     if total_frames <= 0:
-        raise UnsupportedMediaError("The video has no frames.")
+        raise EmptyMediaError("The video has no frames.")
     if not source_fps or source_fps <= 0 or not math.isfinite(source_fps):
         raise UnsupportedMediaError("The video does not say its frame rate.")
 

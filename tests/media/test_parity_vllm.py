@@ -140,3 +140,68 @@ def test_random_sizes_agree_on_resize_rule(pair):
             continue
         expected = vllm_mimo._smart_resize(h, w, cfg.factor, cfg.image_min_pixels, cfg.image_max_pixels)
         assert rules.smart_resize(h, w, cfg.factor, cfg.image_min_pixels, cfg.image_max_pixels) == expected
+
+
+@pytest.fixture(scope="module")
+def vllm_multimodal_processor(tiny_model_dir):
+    """vLLM's full multimodal processor for the tiny model, as its renderer builds it (CPU only)."""
+    from vllm.config import ModelConfig
+    from vllm.multimodal import MULTIMODAL_REGISTRY
+
+    model = ModelConfig(model=str(tiny_model_dir), trust_remote_code=True, dtype="bfloat16",
+                        max_model_len=4096, mm_processor_cache_gb=0)
+    return MULTIMODAL_REGISTRY.create_processor(model)
+
+
+PROMPT_FILES = ["photo.jpg", "rotated_exif6.jpg", "gray16.png", "clip.mp4", "silent.mkv", "clip.webm",
+                "long.mp4", "fast60.mp4", "tone.mp3", "stereo48k.wav", "tone.opus.ogg", "voice.webm"]
+
+
+@pytest.mark.slow
+def test_prompt_with_many_items_has_the_token_count_vllm_produces(
+    vllm_multimodal_processor, media_files, tiny_config
+):
+    """Whole prompts through vLLM's own pipeline: our per-item and total counts must match it exactly."""
+    from mimo_desktop.media.costs import prompt_token_count
+    from mimo_desktop.media.prepare import prepare
+
+    proc = vllm_multimodal_processor
+    tokenizer = proc.info.get_tokenizer()
+    items = [prepare(media_files[name], tiny_config) for name in PROMPT_FILES]
+    items += [item.audio_track for item in items if item.audio_track is not None]
+    text = "<|im_start|>user\nLook at these 00:01 things.\n"
+    text += "".join(f"Item {i}: {item.placeholder}\n" for i, item in enumerate(items))
+    text += "What do you see and hear?<|im_end|>\n<|im_start|>assistant\n"
+    mm_data: dict[str, list] = {}
+    for item in items:
+        mm_data.setdefault(item.kind, []).append(item.vllm_data)
+
+    # vLLM's renderer tokenizes first, then hands token ids to the multimodal processor
+    out = proc(tokenizer.encode(text), proc.info.parse_mm_data(mm_data))
+
+    assert len(out["prompt_token_ids"]) == prompt_token_count(text, items, tiny_config)
+    for kind in ("image", "video", "audio"):
+        ours = [item.tokens for item in items if item.kind == kind]
+        # a placeholder range covers what replaced the pad; the item's outer start/end add 2
+        theirs = [r.length + 2 for r in out["mm_placeholders"][kind]]
+        assert ours == theirs, kind
+
+
+@pytest.mark.slow
+def test_video_timestamps_kept_when_vllm_is_told_to(vllm_multimodal_processor, media_files, tiny_config):
+    """With vLLM's parser keeping (frames, timestamps), the real times are written, and we count them."""
+    from vllm.multimodal.parse import MultiModalDataParser
+
+    from mimo_desktop.media.prepare import prepare
+
+    proc = vllm_multimodal_processor
+    cfg = tiny_config.with_overrides(vllm_keeps_video_timestamps=True)
+    item = prepare(media_files["long.mp4"], cfg)
+    keeping = MultiModalDataParser(target_sr=24000.0, video_needs_metadata=True)
+    tokenizer = proc.info.get_tokenizer()
+    out = proc(tokenizer.encode(item.placeholder), keeping.parse_mm_data({"video": [item.vllm_data]}))
+
+    text = tokenizer.decode(out["prompt_token_ids"])
+    assert [t for t in item.details["token_timestamps"] if t in text] == item.details["token_timestamps"]
+    assert item.details["token_timestamps"][-1] != "00:14"  # 12 s clip: not the 1-fps numbering
+    assert len(out["prompt_token_ids"]) == item.tokens

@@ -1,0 +1,192 @@
+"""Video and sound with torchcodec (FFmpeg): probe, seek to the sampled frames, decode audio.
+
+Imports torch/torchcodec: only import this module when a file is actually opened.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torchcodec.decoders import AudioDecoder, VideoDecoder
+
+from mimo_desktop.media.errors import (
+    CorruptMediaError,
+    EmptyMediaError,
+    MediaError,
+    UnsupportedMediaError,
+)
+
+Source = str | bytes
+
+# Cover art in MP3/M4A/FLAC shows up as a one-frame "video" stream in these codecs.
+_STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "webp", "tiff"}
+
+
+def _ffmpeg_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# torchcodec prefixes FFmpeg's words with "Function, /path/to/file.cpp:123, ".
+_SOURCE_PREFIX = re.compile(r"^(?:[\w:]+, )?/\S+:\d+, ")
+
+
+def _ffmpeg_words(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _SOURCE_PREFIX.sub("", text)[:160].rstrip(". ")
+
+
+def explain_ffmpeg_error(exc: Exception, what: str) -> MediaError:
+    """Turn a torchcodec/FFmpeg exception into a sentence for the user."""
+    words = _ffmpeg_words(exc)
+    low = words.lower()
+    if _no_stream(exc):
+        return UnsupportedMediaError(f"The file has no {what} stream.")
+    if "decoder not found" in low or "codec not" in low or "unsupported codec" in low or "no codec" in low:
+        return UnsupportedMediaError(f"The {what} uses a codec this FFmpeg build cannot decode ({words}).")
+    if "no more frames" in low or "end of file" in low:
+        return CorruptMediaError(f"The {what} file is cut short ({words}).")
+    return CorruptMediaError(f"The {what} file is damaged ({words}).")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    num_frames: int
+    duration_s: float
+    codec: str
+    start_s: float
+    rotation: int = 0  # degrees the player turns the picture (phone videos)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as the video is shown, after its rotation."""
+        if self.rotation % 180 == 90:
+            return self.height, self.width
+        return self.width, self.height
+
+
+def _video_decoder(source: Source) -> VideoDecoder:
+    # approximate mode trusts the container index: no scan of the whole file
+    return VideoDecoder(source, seek_mode="approximate", num_ffmpeg_threads=_ffmpeg_threads())
+
+
+def _no_stream(exc: Exception) -> bool:
+    low = str(exc).lower()
+    return "no valid stream" in low or "no video" in low or "no audio" in low or "stream is unknown" in low
+
+
+def probe_video(source: Source) -> VideoInfo | None:
+    """Facts about the best video stream, or None when there is none (or only cover art)."""
+    try:
+        decoder = _video_decoder(source)
+    except (RuntimeError, ValueError) as exc:
+        if _no_stream(exc):
+            return None
+        raise explain_ffmpeg_error(exc, "video") from None
+    return _info(decoder)
+
+
+def _info(decoder: VideoDecoder) -> VideoInfo | None:
+    meta = decoder.metadata
+    codec = (meta.codec or "").lower()
+    fps = float(meta.average_fps or 0.0)
+    duration = float(meta.duration_seconds or 0.0)
+    frames = int(meta.num_frames or 0)
+    if frames <= 0 and duration > 0 and fps > 0:
+        frames = int(round(duration * fps))
+    if codec in _STILL_CODECS and frames <= 1:
+        return None
+    if duration <= 0 and fps > 0:
+        duration = frames / fps
+    start = float(getattr(meta, "begin_stream_seconds", 0.0) or 0.0)
+    rotation = int(round(float(getattr(meta, "rotation", 0) or 0))) % 360
+    return VideoInfo(int(meta.width or 0), int(meta.height or 0), fps, frames, duration, codec,
+                     start if math.isfinite(start) else 0.0, rotation)
+
+
+def decode_frames(
+    source: Source, indices: list[int], size: tuple[int, int], rotation: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, VideoInfo]:
+    """Seek to ``indices`` (sorted, repeats allowed) -> (T×C×H×W uint8 at ``size``, timestamps s, info).
+
+    FFmpeg scales while it converts colours, so full-HD frames never pile up in
+    memory when the model wants them smaller. vLLM then finds the frames already
+    at the size its rule picks (that size is a fixed point of the rule), so its
+    own resize is the identity and the token count cannot drift.
+    """
+    from torchcodec.transforms import Resize
+
+    # a rotated stream: let FFmpeg decode as stored, then fit the turned frames below
+    transforms = [Resize(size=list(size))] if rotation % 180 == 0 else None
+    try:
+        decoder = VideoDecoder(source, seek_mode="approximate", num_ffmpeg_threads=_ffmpeg_threads(),
+                               transforms=transforms)
+        info = _info(decoder)
+        if info is None:
+            raise UnsupportedMediaError("The file has no video stream.")
+        batch = decoder.get_frames_at(indices)
+    except MediaError:
+        raise
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise explain_ffmpeg_error(exc, "video") from None
+    frames = batch.data
+    if frames.shape[0] == 0:
+        raise EmptyMediaError("The video has no frames that can be decoded.")
+    if tuple(frames.shape[-2:]) != tuple(size):
+        frames = _fit(frames, size)
+    timestamps = (batch.pts_seconds.to(torch.float64) - info.start_s).clamp(min=0).to(torch.float32)
+    return frames.contiguous(), timestamps, info
+
+
+def _fit(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    import torch.nn.functional as F
+
+    out = F.interpolate(frames.float(), size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+    return out.round_().clamp_(0, 255).to(torch.uint8)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    duration_s: float
+    codec: str
+
+
+def probe_audio(source: Source) -> AudioInfo | None:
+    try:
+        decoder = AudioDecoder(source)
+    except (RuntimeError, ValueError) as exc:
+        if _no_stream(exc):
+            return None
+        raise explain_ffmpeg_error(exc, "audio") from None
+    meta = decoder.metadata
+    return AudioInfo(int(meta.sample_rate or 0), int(meta.num_channels or 0),
+                     float(meta.duration_seconds_from_header or meta.duration_seconds or 0.0),
+                     (meta.codec or "").lower())
+
+
+def decode_audio(source: Source) -> tuple[torch.Tensor, int]:
+    """All samples of the best audio stream: (channels, samples) float32 and the rate."""
+    try:
+        samples: Any = AudioDecoder(source).get_all_samples()
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise explain_ffmpeg_error(exc, "audio") from None
+    data = samples.data
+    if data.numel() == 0:
+        raise EmptyMediaError("The audio has no samples.")
+    if not torch.isfinite(data).all():
+        data = torch.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
+    return data, int(samples.sample_rate)
+
+
+def to_numpy_mono(wave: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(wave.detach().cpu().numpy().astype(np.float32, copy=False))
