@@ -50,18 +50,22 @@ def run_gui(argv: list[str]) -> int:
     return code
 
 
-def build_window(store: Store):
+def build_window(store: Store, *, start_engine: bool = True):
+    """The window and its controller; the engine the settings describe starts at once (on its thread)."""
     from mimo_desktop.ui.controller import ChatController
     from mimo_desktop.ui.main_window import MainWindow
 
     window = MainWindow()
     controller = ChatController(store, window)
-    window.closing.connect(controller.deleteLater)
+    # Closing the window is the ordered shutdown's first step: stop the answer, then the engine.
+    window.closing.connect(controller.shutdown)
+    if start_engine:
+        controller.engine.start_from_settings()
     return window, controller
 
 
 def shutdown(controller, store: Store) -> None:
-    """Ordered: stop generation and capture, flush what streamed, then close the database."""
+    """Ordered: cancel generation (what streamed is kept, marked stopped), stop the engine, close the database."""
     stop = getattr(controller, "shutdown", None)
     if stop is not None:
         stop()

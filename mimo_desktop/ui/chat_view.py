@@ -1,52 +1,119 @@
 """The conversation view: the current thread rendered as Markdown, read-only.
 
-Rendered Markdown never loads remote resources and links open only after a click.
+Finished messages are rendered once per thread change; an answer that streams is painted by a
+StreamRegion at the end of the same document. Rendered Markdown never loads remote resources;
+links open in the system browser only after a click; ``mimo:`` links are the message actions.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtCore import QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from mimo_desktop.core.conversation import Message, MessageState, Role
+from mimo_desktop.core.conversation import Message, MessageState
 
-from .markdown import render_markdown
+from .markdown import code_blocks
+from .message_html import Branch, footer_html, header_html, message_html
+from .stream_render import StreamRegion
+from .theme import html_colors
 
-ROLE_LABEL = {Role.USER: "You", Role.ASSISTANT: "MiMo", Role.SYSTEM: "System"}
-STATE_NOTE = {
-    MessageState.STREAMING: "answering…",
-    MessageState.STOPPED: "stopped",
-    MessageState.FAILED: "failed",
-}
+# Actions the controller carries out; copy and thinking are handled here.
+CONTROLLER_ACTIONS = ("regenerate", "retry", "edit", "branch")
 
 
 class ChatView(QTextBrowser):
+    actionRequested = Signal(str, int, int)  # action, message id, argument (branch step)
+    copied = Signal(str)  # what went to the clipboard, for the status bar
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatView")
+        self.setAccessibleName("Conversation")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._messages: list[Message] = []
+        self._branches: dict[int, Branch] = {}
+        self._thinking_open: set[int] = set()
+        self._stream: StreamRegion | None = None
+        self._dark = False
         self.show_placeholder()
 
+    # ---------------------------------------------------------------- display
+    def set_dark(self, dark: bool) -> None:
+        self._dark = dark
+        if self._messages and self._stream is None:
+            self.show_messages(self._messages, self._branches)
+
+    @property
+    def dark(self) -> bool:
+        return self._dark
+
     def show_placeholder(self, text: str = "Start a conversation: type a question below.") -> None:
-        self._messages = []
+        self._messages, self._stream = [], None
         self.setHtml(f"<p style='color: gray; text-align: center; margin-top: 40px'>{html.escape(text)}</p>")
 
-    def show_messages(self, messages: list[Message]) -> None:
+    def show_messages(self, messages: list[Message], branches: dict[int, Branch] | None = None) -> None:
+        """Render the thread; a last message that is streaming gets a StreamRegion for its body."""
         self._messages = list(messages)
+        self._branches = dict(branches or {})
+        self._stream = None
         if not messages:
             self.show_placeholder()
             return
-        self.setHtml("".join(message_html(m) for m in messages))
-        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+        colors = html_colors(self._dark)
+        streaming = messages[-1] if messages[-1].state is MessageState.STREAMING else None
+        finished = messages[:-1] if streaming else messages
+        parts = [message_html(m, self._branches.get(m.id), colors, dark=self._dark,
+                              thinking_open=m.id in self._thinking_open) for m in finished]
+        if streaming is not None:
+            parts.append(header_html(streaming))
+        self.setHtml("<hr/>".join(parts))
+        if streaming is not None:
+            self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark)
+            if streaming.text or streaming.reasoning:
+                self._stream.paint(streaming.text, streaming.reasoning)
+        self.scroll_to_end()
+
+    def paint_stream(self, text: str, reasoning: str) -> None:
+        if self._stream is None:
+            return
+        follow = self._at_bottom()
+        self._stream.paint(text, reasoning)
+        if follow:
+            self.scroll_to_end()
+
+    def finish_stream(self, message: Message, branch: Branch | None) -> None:
+        """Final text, then state, stats and actions under it; the rest of the document is untouched."""
+        if self._stream is None or self._stream.message_id != message.id:
+            return
+        follow = self._at_bottom()
+        self._stream.paint(message.text, message.reasoning)
+        self._stream.finish(footer_html(message, branch, html_colors(self._dark)))
+        self._stream = None
+        self._messages[-1] = message
+        if branch is not None:
+            self._branches[message.id] = branch
+        if follow:
+            self.scroll_to_end()
+
+    @property
+    def streaming_message_id(self) -> int | None:
+        return self._stream.message_id if self._stream else None
 
     def plain_text(self) -> str:
         return self.toPlainText()
+
+    def scroll_to_end(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 4
 
     def loadResource(self, kind: int, url: QUrl):  # noqa: N802 (Qt override)
         # Never fetch anything from the network or disk for rendered Markdown (tracking pixels, etc.).
@@ -54,29 +121,39 @@ class ChatView(QTextBrowser):
             return None
         return super().loadResource(kind, url)
 
+    # ---------------------------------------------------------------- actions
+    def message_text(self, message_id: int) -> str:
+        if self._stream is not None and self._stream.message_id == message_id:
+            return self._stream.text
+        return next((m.text for m in self._messages if m.id == message_id), "")
+
     @Slot(QUrl)
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() in ("http", "https", "mailto"):
             QDesktopServices.openUrl(url)
+        elif url.scheme() == "mimo":
+            self.run_action(url.path())
 
+    def run_action(self, path: str) -> None:
+        """``path`` as in the links: ``regenerate/12``, ``branch/12/-1``, ``copy-code/12/0``."""
+        action, _, rest = path.partition("/")
+        args = [int(a) for a in rest.split("/") if a.lstrip("-").isdigit()]
+        if not args:
+            return
+        message_id, arg = args[0], (args[1] if len(args) > 1 else 0)
+        if action == "copy":
+            self._copy(self.message_text(message_id), "message")
+        elif action == "copy-code":
+            blocks = code_blocks(self.message_text(message_id))
+            if 0 <= arg < len(blocks):
+                self._copy(blocks[arg], "code")
+        elif action == "thinking":
+            self._thinking_open ^= {message_id}
+            if self._stream is None:
+                self.show_messages(self._messages, self._branches)
+        elif action in CONTROLLER_ACTIONS:
+            self.actionRequested.emit(action, message_id, arg)
 
-def message_html(msg: Message) -> str:
-    who = ROLE_LABEL.get(msg.role, msg.role.value)
-    note = STATE_NOTE.get(msg.state, "")
-    if msg.error:
-        note = f"{note}: {msg.error}" if note else msg.error
-    header = f"<p style='margin-bottom:2px'><b>{who}</b>"
-    if note:
-        header += f" <span style='color:#b26b00'>({html.escape(note)})</span>"
-    header += "</p>"
-    attachments = "".join(
-        f"<p style='margin:0'>📎 {html.escape(a.name)} <span style='color:gray'>({a.kind}"
-        f"{f', {a.tokens} tokens' if a.tokens is not None else ''})</span></p>"
-        for a in msg.attachments
-    )
-    body = render_markdown(msg.text) if msg.role is Role.ASSISTANT else _plain(msg.text)
-    return f"<div>{header}{attachments}{body}</div><hr/>"
-
-
-def _plain(text: str) -> str:
-    return "<p>" + html.escape(text).replace("\n", "<br/>") + "</p>"
+    def _copy(self, text: str, what: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit(what)

@@ -7,11 +7,16 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from mimo_desktop.core.conversation import Role
+from mimo_desktop.core.conversation import Message, MessageState, Role
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
 
+from .engine_bridge import EngineBridge
+from .engine_control import EngineControl
+from .generation import AnswerStreamer
+from .history_media import HistoryMedia, MediaJob, PreparedHistory, turns_from_thread
 from .main_window import MainWindow
+from .message_html import Branch
 
 TITLE_WORDS = 8
 FAILED = object()  # what _guard returns when the store refused
@@ -23,13 +28,38 @@ def title_from(text: str) -> str:
     return title + ("…" if len(words) > TITLE_WORDS else "")
 
 
+NO_ENGINE = (
+    "No engine is configured, so nobody will answer yet. Your message is saved. "
+    "Open Settings to choose an embedded vLLM model folder or a remote server."
+)
+
+
 class ChatController(QObject):
-    def __init__(self, store: Store, window: MainWindow) -> None:
+    """Conversations, sending, regenerating, editing and branches; the engine side lives in
+    EngineControl (settings, status) and AnswerStreamer (one streaming answer)."""
+
+    def __init__(self, store: Store, window: MainWindow, bridge: EngineBridge | None = None) -> None:
         super().__init__(window)
         self.store = store
         self.window = window
         self.current_id: int | None = None
         self._query = ""
+        self._editing: Message | None = None
+        self._shut_down = False
+        self._pending: dict[str, tuple[int, tuple]] = {}  # request id -> (user message id, its media)
+        self.bridge = bridge or EngineBridge(self)
+        self.engine = EngineControl(store, window, self.bridge, lambda: self.current_id)
+        self.streamer = AnswerStreamer(store, self.bridge, window.chat, self)
+        self.history_media = HistoryMedia(self)
+        self.streamer.busyChanged.connect(window.composer.set_busy)
+        self.streamer.busyChanged.connect(self._on_busy_changed)
+        self.streamer.liveRate.connect(window.engine_status.show_live)
+        self.streamer.problem.connect(window.show_notice)
+        self.history_media.prepared.connect(self._on_history_prepared)
+        window.chat.actionRequested.connect(self._on_message_action)
+        window.stopRequested.connect(self.stop)
+        window.composer.stopRequested.connect(self.stop)
+        window.cancelEditRequested.connect(self.cancel_edit)
         lst = window.conversations
         lst.conversationSelected.connect(self.open_conversation)
         lst.newRequested.connect(self.new_conversation)
@@ -65,17 +95,26 @@ class ChatController(QObject):
             self.window.chat.show_placeholder()
             return
         thread = self._guard(self.store.thread, self.current_id)
-        if thread is not FAILED:
-            self.window.chat.show_messages(thread)
+        if thread is FAILED:
+            return
+        branches = {}
+        for msg in thread:
+            siblings = self._guard(self.store.siblings, msg.id)
+            if siblings is not FAILED and len(siblings) > 1:
+                branches[msg.id] = Branch(siblings.index(msg.id) + 1, len(siblings))
+        self.window.chat.show_messages(thread, branches)
 
     # ---------------------------------------------------------------- slots
     @Slot(int)
     def open_conversation(self, conversation_id: int) -> None:
+        if conversation_id != self.current_id:
+            self.cancel_edit()
         self.current_id = conversation_id
         self.refresh_thread()
 
     @Slot()
     def new_conversation(self) -> None:
+        self.cancel_edit()
         conv = self._guard(self.store.create_conversation, "")
         if conv is FAILED:
             return
@@ -116,6 +155,12 @@ class ChatController(QObject):
 
     @Slot(str)
     def send(self, text: str) -> None:
+        if self.streamer.busy:
+            self.window.composer.edit.setPlainText(text)
+            self.window.show_notice("An answer is still streaming: stop it (Esc) or wait, then send.")
+            return
+        editing, self._editing = self._editing, None
+        self.window.show_editing(False)
         if self.current_id is None:
             conv = self._guard(self.store.create_conversation, title_from(text))
             if conv is FAILED:
@@ -126,19 +171,143 @@ class ChatController(QObject):
             conv = self._guard(self.store.conversation, self.current_id)
             if conv is not FAILED and not conv.title:
                 self._guard(self.store.rename_conversation, self.current_id, title_from(text))
-        if self._guard(self.store.add_message, self.current_id, Role.USER, text) is FAILED:
+        drafts = [d for d in getattr(self.window.composer, "attachments", lambda: [])()
+                  if getattr(d, "prepared", None) is not None and not getattr(d, "error", None)]
+        stored = self._store_attachments(drafts)
+        parent = {"parent_id": editing.parent_id} if editing is not None else {}
+        user = self._guard(lambda: self.store.add_message(self.current_id, Role.USER, text,
+                                                          attachments=stored, **parent))
+        if user is FAILED or stored is None:
             self.window.composer.edit.setPlainText(text)
             return
+        clear = getattr(self.window.composer, "clear_attachments", None)
+        if clear is not None:
+            clear()
         self.refresh_list()
-        self.refresh_thread()
-        self.after_user_message()
+        self.after_user_message(user, tuple(d.prepared for d in drafts))
 
-    def after_user_message(self) -> None:
-        """Hook for the engine: ask for an answer to the current thread."""
-        self.window.show_notice(
-            "No engine is configured, so nobody will answer yet. Your message is saved. "
-            "Open Settings to choose an embedded vLLM model folder or a remote server."
-        )
+    def _store_attachments(self, drafts) -> list | None:
+        stored = []
+        for draft in drafts:
+            try:
+                stored.append(self.store.add_attachment(draft.path, draft.kind, tokens=draft.prepared.tokens))
+            except (StoreError, OSError) as exc:
+                self.window.show_notice(f"The attachment {draft.path.name} could not be saved: {exc}")
+                return None
+        return stored
+
+    def after_user_message(self, user: Message, media: tuple = ()) -> None:
+        """Ask the engine for an answer to ``user`` (a new branch if it already has answers)."""
+        if not self.engine.configured:
+            self.refresh_thread()
+            self.window.show_notice(NO_ENGINE)
+            return
+        self.window.show_notice("")
+        answer = self._guard(lambda: self.store.add_message(
+            user.conversation_id, Role.ASSISTANT, "", state=MessageState.STREAMING, parent_id=user.id))
+        if answer is FAILED:
+            self.refresh_thread()
+            return
+        request_id = self.streamer.begin(answer)
+        self.refresh_thread()
+        thread = self._guard(self.store.thread, user.conversation_id, user.id)
+        if thread is FAILED:
+            self.streamer.stop()
+            return
+        # the question's own media comes prepared from the composer; on regenerate, from its files
+        from_files = thread if not media else thread[:-1]
+        earlier = tuple((m.id, self.store.attachment_path(a), a.kind) for m in from_files for a in m.attachments)
+        self._pending[request_id] = (user.id, media)
+        if earlier:
+            self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir))
+        else:
+            self._on_history_prepared(request_id, PreparedHistory())
+
+    @Slot(str, object)
+    def _on_history_prepared(self, request_id: str, history: PreparedHistory) -> None:
+        pending = self._pending.pop(request_id, None)
+        if pending is None:
+            return
+        user_id, media = pending
+        user = self._guard(self.store.message, user_id)
+        thread = self._guard(self.store.thread, user.conversation_id, user_id) if user is not FAILED else FAILED
+        if thread is FAILED:
+            self.streamer.stop()
+            return
+        if history.notes:
+            self.window.show_notice(" ".join(history.notes))
+        turns = turns_from_thread(thread, {**history.by_message, **({user_id: media} if media else {})})
+        sampling, system_prompt = self.engine.sampling_for(user.conversation_id)
+        self.streamer.submit(request_id, turns, sampling, system_prompt)
+
+    @Slot()
+    def stop(self) -> None:
+        self.streamer.stop()
+
+    @Slot(bool)
+    def _on_busy_changed(self, busy: bool) -> None:
+        if not busy:
+            self.refresh_list()
+
+    # ------------------------------------------------------ message actions
+    @Slot(str, int, int)
+    def _on_message_action(self, action: str, message_id: int, arg: int) -> None:
+        if action in ("regenerate", "retry"):
+            self.regenerate(message_id)
+        elif action == "edit":
+            self.begin_edit(message_id)
+        elif action == "branch":
+            self.switch_branch(message_id, arg)
+
+    def regenerate(self, answer_id: int) -> None:
+        """A new answer beside ``answer_id``, under the same question."""
+        if self.streamer.busy:
+            return
+        answer = self._guard(self.store.message, answer_id)
+        if answer is FAILED or answer.parent_id is None:
+            return
+        user = self._guard(self.store.message, answer.parent_id)
+        if user is not FAILED:
+            self.after_user_message(user)
+
+    def begin_edit(self, message_id: int) -> None:
+        msg = self._guard(self.store.message, message_id)
+        if msg is FAILED or msg.role is not Role.USER:
+            return
+        self._editing = msg
+        self.window.composer.edit.setPlainText(msg.text)
+        self.window.composer.edit.setFocus()
+        self.window.show_editing(True)
+
+    @Slot()
+    def cancel_edit(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self.window.composer.edit.clear()
+        self.window.show_editing(False)
+
+    def switch_branch(self, message_id: int, step: int) -> None:
+        if self.streamer.busy:
+            return
+        siblings = self._guard(self.store.siblings, message_id)
+        if siblings is FAILED or message_id not in siblings:
+            return
+        target = siblings[(siblings.index(message_id) + step) % len(siblings)]
+        if self._guard(self.store.switch_branch, target) is not FAILED:
+            self.refresh_thread()
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Ordered: stop the answer (kept, marked stopped), stop workers, then the engine. Idempotent."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.streamer.shutdown()
+        self.history_media.shutdown()
+        stop_composer = getattr(self.window.composer, "shutdown", None)
+        if stop_composer is not None:
+            stop_composer()
+        self.bridge.shutdown()
 
     @Slot(str)
     def export_current(self, fmt: str) -> None:

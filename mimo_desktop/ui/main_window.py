@@ -1,21 +1,30 @@
-"""The main window: conversation list | chat view over composer, and a status bar for the engine."""
+"""The main window: conversation list | chat view over composer, engine status in the status bar.
+
+Shortcuts are window-wide actions (listed in the help dialog): new chat Ctrl+N, search Ctrl+F,
+stop Esc, attach Ctrl+O, settings Ctrl+, and help F1; Enter sends from the composer.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from mimo_desktop import APP_NAME
 
 from .chat_view import ChatView
 from .composer import Composer
 from .conversation_list import ConversationList
+from .engine_status import EngineStatus
+from .first_run import FirstRunPanel
 
 
 class MainWindow(QMainWindow):
     closing = Signal()
     exportRequested = Signal(str)  # "md" | "json"
+    settingsRequested = Signal()
+    stopRequested = Signal()
+    cancelEditRequested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -24,18 +33,24 @@ class MainWindow(QMainWindow):
         self.conversations = ConversationList()
         self.chat = ChatView()
         self.composer = Composer()
+        self.first_run = FirstRunPanel()
+        self.first_run.hide()
         self.notice = QLabel()
         self.notice.setObjectName("notice")
+        self.notice.setAccessibleName("Notice")
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setStyleSheet("padding: 6px; border-radius: 4px; background: rgba(255, 170, 0, 40);")
         self.notice.hide()
+        self.edit_bar = self._build_edit_bar()
 
         right = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.notice)
+        column.addWidget(self.first_run)
         column.addWidget(self.chat, 1)
+        column.addWidget(self.edit_bar)
         column.addWidget(self.composer)
         splitter = QSplitter()
         splitter.addWidget(self.conversations)
@@ -44,35 +59,74 @@ class MainWindow(QMainWindow):
         splitter.setSizes([260, 840])
         self.setCentralWidget(splitter)
 
-        self.engine_status = QLabel("Engine: not configured")
-        self.engine_status.setObjectName("engineStatus")
+        self.engine_status = EngineStatus()
         self.statusBar().addPermanentWidget(self.engine_status)
+        self.first_run.settingsRequested.connect(self.settingsRequested)
+        self.chat.copied.connect(lambda what: self.statusBar().showMessage(f"Copied the {what}.", 3000))
         self._build_menus()
+
+    def _build_edit_bar(self) -> QWidget:
+        bar = QWidget(objectName="editBar")
+        self.edit_label = QLabel("Editing your message: Send makes a new branch; the old one is kept.")
+        cancel = QPushButton("Cancel edit", objectName="cancelEditButton")
+        cancel.setAccessibleName("Cancel edit")
+        cancel.clicked.connect(self.cancelEditRequested)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(6, 2, 6, 0)
+        row.addWidget(self.edit_label, 1)
+        row.addWidget(cancel)
+        bar.hide()
+        return bar
+
+    def _action(self, text: str, shortcut, slot, menu) -> QAction:
+        action = QAction(text, self, shortcut=QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.new_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
-        self.new_action.triggered.connect(self.conversations.newRequested)
-        file_menu.addAction(self.new_action)
+        self.new_action = self._action("&New chat", QKeySequence.StandardKey.New,
+                                       self.conversations.newRequested, file_menu)
+        self.attach_action = self._action("&Attach files…", "Ctrl+O", self._attach, file_menu)
         export_menu = file_menu.addMenu("&Export conversation")
         export_menu.addAction("As &Markdown…", lambda: self.exportRequested.emit("md"))
         export_menu.addAction("As &JSON…", lambda: self.exportRequested.emit("json"))
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.settings_action = self._action("&Settings…", "Ctrl+,", self.settingsRequested, file_menu)
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
         edit_menu = self.menuBar().addMenu("&Edit")
-        self.search_action = QAction("&Search conversations", self, shortcut=QKeySequence.StandardKey.Find)
-        self.search_action.triggered.connect(self._focus_search)
-        edit_menu.addAction(self.search_action)
+        self.search_action = self._action("&Search conversations", QKeySequence.StandardKey.Find,
+                                          self._focus_search, edit_menu)
+        self.stop_action = self._action("S&top the answer", "Esc", self.stopRequested, edit_menu)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.help_action = self._action("&Keyboard shortcuts", "F1", self.show_help, help_menu)
 
     def _focus_search(self) -> None:
         self.conversations.search.setFocus()
         self.conversations.search.selectAll()
 
+    def _attach(self) -> None:
+        choose = getattr(self.composer, "choose_files", None)  # the composer's file dialog, where it has one
+        if choose is not None:
+            choose()
+
+    def show_help(self):
+        from .help_dialog import HelpDialog
+
+        dialog = HelpDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def show_notice(self, text: str) -> None:
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
+
+    def show_editing(self, editing: bool) -> None:
+        self.edit_bar.setVisible(editing)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.closing.emit()

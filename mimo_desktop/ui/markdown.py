@@ -1,12 +1,20 @@
 """Markdown to the HTML subset QTextDocument renders, with Pygments-highlighted code.
 
 Raw HTML in the model's answer is shown as text, never interpreted (html=False).
+Every fenced code block gets a "Copy code" link (``mimo:copy-code/<message>/<n>``) that the chat
+view turns into a clipboard copy; ``n`` counts code blocks from the start of the message.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+LIGHT_CODE_STYLE = "friendly"
+DARK_CODE_STYLE = "monokai"
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 @lru_cache(maxsize=1)
@@ -15,15 +23,40 @@ def _markdown():
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table").enable("strikethrough")
-    md.options["highlight"] = highlight_code
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_block", _render_fence)
     return md
 
 
-def render_markdown(text: str) -> str:
-    return _markdown().render(text)
+def render_markdown(text: str, *, message_id: int = 0, first_code_index: int = 0, dark: bool = False) -> str:
+    return render_with_count(text, message_id=message_id, first_code_index=first_code_index, dark=dark)[0]
 
 
-def highlight_code(code: str, lang: str, _attrs) -> str:
+def render_with_count(
+    text: str, *, message_id: int = 0, first_code_index: int = 0, dark: bool = False
+) -> tuple[str, int]:
+    """The HTML and how many code blocks it holds (so a later block can continue the numbering)."""
+    env = {"code_index": first_code_index, "message_id": message_id, "dark": dark}
+    out = _markdown().render(text, env)
+    return out, env["code_index"] - first_code_index
+
+
+def code_blocks(text: str) -> list[str]:
+    """The contents of the message's code blocks, in the numbering the copy links use."""
+    return [t.content for t in _markdown().parse(text) if t.type in ("fence", "code_block")]
+
+
+def _render_fence(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    lang = token.info.strip().split(" ")[0] if token.info else ""
+    index = env.get("code_index", 0)
+    env["code_index"] = index + 1
+    bar = (f"<p style='margin:4px 0 0 0'><a href='mimo:copy-code/{env.get('message_id', 0)}/{index}'>"
+           f"Copy code</a>{f' &nbsp;<small>{html.escape(lang)}</small>' if lang else ''}</p>")
+    return bar + highlight_code(token.content, lang, dark=env.get("dark", False))
+
+
+def highlight_code(code: str, lang: str, *, dark: bool = False) -> str:
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name
@@ -32,6 +65,69 @@ def highlight_code(code: str, lang: str, _attrs) -> str:
     try:
         lexer = get_lexer_by_name(lang or "text")
     except ClassNotFound:
-        return f"<pre>{html.escape(code)}</pre>"
+        return plain_code(code)
+    style = DARK_CODE_STYLE if dark else LIGHT_CODE_STYLE
     # Inline styles: QTextDocument has no stylesheet cascade for classes from a <style> block per fragment.
-    return highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=False, style="friendly"))
+    return highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=False, style=style))
+
+
+def plain_code(code: str) -> str:
+    return f"<pre>{html.escape(code)}</pre>"
+
+
+@dataclass
+class BlockSplitter:
+    """Splits a growing Markdown text into finished top-level blocks and the open tail.
+
+    A block is finished once a blank line (outside a code fence) is followed by a line that starts
+    at column 0: nothing written later can change how it renders. Indented lines after a blank
+    line continue the block (list items, nested paragraphs), so they are never split off.
+    Each ``feed`` scans only the lines added since the last call.
+    """
+
+    block_start: int = 0
+    _scanned: int = 0
+    _fence: str | None = None
+    _blank_after_content: bool = False
+    _has_content: bool = False
+    finished: list[str] = field(default_factory=list)
+
+    def feed(self, text: str) -> list[str]:
+        """Scan new complete lines of ``text``; return the blocks finished by them."""
+        new: list[str] = []
+        while True:
+            end = text.find("\n", self._scanned)
+            if end < 0:
+                break
+            line_start, self._scanned = self._scanned, end + 1
+            block = self._on_line(text, line_start, text[line_start:end])
+            if block is not None:
+                new.append(block)
+        self.finished.extend(new)
+        return new
+
+    def tail(self, text: str) -> str:
+        return text[self.block_start:]
+
+    @property
+    def in_code(self) -> bool:
+        return self._fence is not None
+
+    def _on_line(self, text: str, line_start: int, line: str) -> str | None:
+        if self._fence is not None:
+            if line.strip().startswith(self._fence) and not line.strip().strip(self._fence[0]):
+                self._fence = None
+            return None
+        if not line.strip():
+            self._blank_after_content = self._has_content
+            return None
+        finished = None
+        if self._blank_after_content and line[0] not in " \t":
+            finished = text[self.block_start:line_start]
+            self.block_start = line_start
+            self._blank_after_content = False
+        match = FENCE.match(line)
+        if match:
+            self._fence = match.group(1)
+        self._has_content = True
+        return finished

@@ -1,0 +1,54 @@
+"""The first-run panel: no engine is configured yet, so explain both ways to connect a model.
+
+History, attachments, capture and token costs keep working without an engine; only answers wait.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+FIRST_RUN_TEXT = """<h3>Connect a model to get answers</h3>
+<p>Your conversations, attachments and token costs work already; answers need an engine. Two ways:</p>
+<p><b>1. On this computer (embedded vLLM)</b> — needs Linux with NVIDIA GPUs and vLLM
+(<code>pip install 'mimo-desktop[gpu]'</code>). Download MiMo-V2.5, e.g.
+<code>huggingface-cli download XiaomiMiMo/MiMo-V2.5 --local-dir ~/models/MiMo-V2.5</code>,
+then choose that folder in Settings. Starting takes about a minute.</p>
+<p><b>2. A server (OpenAI-compatible)</b> — a vLLM or SGLang server running MiMo-V2.5, e.g.
+<code>vllm serve XiaomiMiMo/MiMo-V2.5 --trust-remote-code</code> on a GPU machine. Enter its URL
+(and API key, kept in your system keyring) in Settings.</p>"""
+
+
+class FirstRunPanel(QFrame):
+    settingsRequested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("firstRunPanel")
+        self.setAccessibleName("Connect a model")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.text = QLabel(FIRST_RUN_TEXT)
+        self.text.setObjectName("firstRunText")
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.settings_button = QPushButton("Open Settings…")
+        self.settings_button.setObjectName("firstRunSettingsButton")
+        self.settings_button.setAccessibleName("Open engine settings")
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.vllm_note = QLabel()
+        self.vllm_note.setObjectName("vllmMissingNote")
+        self.vllm_note.setWordWrap(True)
+        self.vllm_note.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.settings_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(self.vllm_note)
+        layout.addLayout(row)
+
+    def set_vllm_missing(self, message: str) -> None:
+        """Say up front when the embedded way cannot work in this installation."""
+        self.vllm_note.setText(message)
+        self.vllm_note.setVisible(bool(message))

@@ -1,0 +1,125 @@
+"""HTML for one message of the chat view: header, attachments, thinking, body, state, stats and actions.
+
+Actions are links with the ``mimo:`` scheme (``mimo:regenerate/12``); the chat view handles them,
+so they work with the mouse and with Tab + Enter like any link in a QTextBrowser.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from mimo_desktop.core.conversation import GenerationStats, Message, MessageState, Role
+
+from .markdown import render_markdown
+from .theme import HtmlColors
+
+ROLE_LABEL = {Role.USER: "You", Role.ASSISTANT: "MiMo", Role.SYSTEM: "System"}
+SEP = " &nbsp;·&nbsp; "
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Where a message sits among its siblings: ``index`` of ``count`` (1-based)."""
+
+    index: int
+    count: int
+
+
+def link(action: str, message_id: int, label: str, arg: str | None = None) -> str:
+    href = f"mimo:{action}/{message_id}" + (f"/{arg}" if arg is not None else "")
+    return f"<a href='{href}'>{label}</a>"
+
+
+def header_html(msg: Message) -> str:
+    who = ROLE_LABEL.get(msg.role, msg.role.value)
+    return f"<p style='margin-top:10px; margin-bottom:2px'><b>{who}</b></p>"
+
+
+def attachments_html(msg: Message, colors: HtmlColors) -> str:
+    return "".join(
+        f"<p style='margin:0'>📎 {html.escape(a.name)} <span style='color:{colors.muted}'>({a.kind}"
+        f"{f', {a.tokens} tokens' if a.tokens is not None else ''})</span></p>"
+        for a in msg.attachments
+    )
+
+
+def thinking_collapsed_html(msg_id: int, reasoning: str, colors: HtmlColors) -> str:
+    words = len(reasoning.split())
+    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▸ Thinking')}"
+            f" <small>({words} words)</small></p>")
+
+
+def thinking_expanded_html(msg_id: int, reasoning: str, colors: HtmlColors) -> str:
+    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▾ Thinking')}</p>"
+            + reasoning_html(reasoning, colors))
+
+
+def reasoning_html(text: str, colors: HtmlColors) -> str:
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    return "".join(
+        f"<p style='color:{colors.thinking}; margin-left:12px'><i>"
+        f"{html.escape(p.strip()).replace(chr(10), '<br/>')}</i></p>"
+        for p in paragraphs
+    )
+
+
+def user_body_html(text: str) -> str:
+    return "<p>" + html.escape(text).replace("\n", "<br/>") + "</p>"
+
+
+def stats_text(stats: GenerationStats) -> str:
+    parts = []
+    if stats.output_tokens is not None:
+        parts.append(f"{stats.output_tokens} tokens")
+    if stats.ttft_s is not None:
+        parts.append(f"first token {stats.ttft_s:.2f} s")
+    if stats.tokens_per_s is not None:
+        parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
+    if stats.acceptance_rate is not None:
+        parts.append(f"MTP {stats.mtp_accepted or 0}/{stats.mtp_drafted} accepted ({stats.acceptance_rate:.0%})")
+    return " · ".join(parts)
+
+
+def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
+    """State, statistics and actions under a message (nothing while it streams)."""
+    if msg.state is MessageState.STREAMING:
+        return ""
+    bits: list[str] = []
+    if msg.state is MessageState.STOPPED:
+        note = "Stopped" + (f": {msg.error}" if msg.error else "")
+        bits.append(f"<span style='color:{colors.warning}'><b>{html.escape(note)}</b></span>")
+    elif msg.state is MessageState.FAILED:
+        bits.append(f"<span style='color:{colors.error}'><b>Failed: {html.escape(msg.error or 'unknown error')}"
+                    "</b></span>")
+    if msg.role is Role.ASSISTANT:
+        stats = stats_text(msg.stats)
+        if stats:
+            bits.append(f"<span style='color:{colors.muted}'>{html.escape(stats)}</span>")
+    actions = [link("copy", msg.id, "Copy")]
+    if msg.role is Role.USER:
+        actions.append(link("edit", msg.id, "Edit"))
+    elif msg.state in (MessageState.FAILED, MessageState.STOPPED):
+        actions.append(link("retry", msg.id, "Retry"))
+    else:
+        actions.append(link("regenerate", msg.id, "Regenerate"))
+    if branch is not None and branch.count > 1:
+        actions.append(f"{link('branch', msg.id, '&lt;', '-1')} {branch.index}/{branch.count} "
+                       f"{link('branch', msg.id, '&gt;', '1')}")
+    bits.append(f"<small>{SEP.join(actions)}</small>")
+    return f"<p style='margin-top:2px; margin-bottom:6px'>{SEP.join(bits)}</p>"
+
+
+def message_html(msg: Message, branch: Branch | None, colors: HtmlColors, *,
+                 dark: bool = False, thinking_open: bool = False) -> str:
+    """A finished message (or the part above the body of one that streams)."""
+    parts = [header_html(msg), attachments_html(msg, colors)]
+    if msg.reasoning:
+        show = thinking_expanded_html if thinking_open else thinking_collapsed_html
+        parts.append(show(msg.id, msg.reasoning, colors))
+    if msg.role is Role.ASSISTANT:
+        parts.append(render_markdown(msg.text, message_id=msg.id, dark=dark))
+    else:
+        parts.append(user_body_html(msg.text))
+    parts.append(footer_html(msg, branch, colors))
+    return "".join(parts)

@@ -1,0 +1,228 @@
+"""The settings dialog: which engine (embedded vLLM or a remote server), sampling defaults, this
+conversation's overrides, and the theme. It edits plain dicts; the controller stores them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .engine_config import engine_config
+from .sampling_form import SamplingForm
+from .theme import THEME_CHOICES
+
+ENGINE_KINDS = (("none", "No engine"), ("vllm", "Embedded vLLM (GPUs in this computer)"),
+                ("remote", "Remote server (OpenAI-compatible)"))
+ATTENTION_BACKENDS = ("TRITON_ATTN_DIFFKV", "FLASH_ATTN", "FLASHINFER", "TRITON_ATTN", "")
+ENCODER_BACKENDS = ("TORCH_SDPA", "FLASH_ATTN", "")
+AUTO = "(vLLM chooses)"
+
+
+@dataclass
+class SettingsValues:
+    engine: dict[str, Any]
+    sampling: dict[str, Any]
+    conversation_sampling: dict[str, Any] | None  # None: no override for this conversation
+    theme: str
+    api_key: str
+
+
+def _backend_box(name: str, label: str, choices: tuple[str, ...]) -> QComboBox:
+    box = QComboBox(editable=True)
+    box.setObjectName(name)
+    box.setAccessibleName(label)
+    box.addItems([c or AUTO for c in choices])
+    return box
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, values: SettingsValues, *, conversation_title: str | None,
+                 vllm_note: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        tabs = QTabWidget()
+        tabs.addTab(self._engine_tab(vllm_note), "Engine")
+        self.sampling = SamplingForm("sampling")
+        tabs.addTab(self.sampling, "Sampling")
+        tabs.addTab(self._conversation_tab(conversation_title), "This conversation")
+        tabs.addTab(self._appearance_tab(), "Appearance")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+        self.tabs = tabs
+        self.load(values)
+        self.resize(560, 520)
+
+    # ------------------------------------------------------------------ tabs
+    def _engine_tab(self, vllm_note: str) -> QWidget:
+        self.kind = QComboBox()
+        self.kind.setObjectName("engineKind")
+        self.kind.setAccessibleName("Engine")
+        for key, label in ENGINE_KINDS:
+            self.kind.addItem(label, key)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(QLabel("Without an engine you can read and organise conversations; "
+                                    "nobody answers."))
+        self.pages.addWidget(self._vllm_page(vllm_note))
+        self.pages.addWidget(self._remote_page())
+        self.kind.currentIndexChanged.connect(self.pages.setCurrentIndex)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.kind)
+        layout.addWidget(self.pages, 1)
+        return page
+
+    def _vllm_page(self, vllm_note: str) -> QWidget:
+        self.model_dir = QLineEdit(objectName="modelDir", placeholderText="Folder with config.json and weights")
+        self.model_dir.setAccessibleName("Model folder")
+        browse = QPushButton("Browse…", objectName="browseModelDir")
+        browse.setAccessibleName("Browse for the model folder")
+        browse.clicked.connect(self._on_browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.model_dir, 1)
+        folder_row.addWidget(browse)
+        self.tensor_parallel = QSpinBox(minimum=0, maximum=64, objectName="tensorParallel")
+        self.tensor_parallel.setSpecialValueText("all visible GPUs")
+        self.tensor_parallel.setAccessibleName("GPUs (tensor parallel)")
+        self.mtp = QCheckBox("Multi-token prediction (faster answers)", objectName="mtpEnabled")
+        self.mtp_tokens = QSpinBox(minimum=1, maximum=3, objectName="mtpTokens")
+        self.mtp_tokens.setAccessibleName("Speculative tokens")
+        self.mtp.toggled.connect(self.mtp_tokens.setEnabled)
+        self.gpu_memory = QDoubleSpinBox(minimum=0.05, maximum=0.98, singleStep=0.01, decimals=2,
+                                         objectName="gpuMemoryFraction")
+        self.gpu_memory.setAccessibleName("GPU memory fraction")
+        self.max_context = QSpinBox(minimum=256, maximum=1_048_576, singleStep=4096, objectName="maxContext")
+        self.max_context.setAccessibleName("Max context")
+        self.attention = _backend_box("attentionBackend", "Attention backend", ATTENTION_BACKENDS)
+        self.mtp_attention = _backend_box("mtpAttentionBackend", "MTP attention backend", ATTENTION_BACKENDS)
+        self.encoder_attention = _backend_box("encoderAttentionBackend", "Media encoder attention",
+                                              ENCODER_BACKENDS)
+        page = QWidget()
+        form = QFormLayout(page)
+        if vllm_note:
+            note = QLabel(vllm_note, objectName="vllmMissing", wordWrap=True)
+            note.setStyleSheet("color: #b3261e")
+            form.addRow(note)
+        form.addRow("Model folder", folder_row)
+        form.addRow("GPUs (tensor parallel)", self.tensor_parallel)
+        form.addRow(self.mtp)
+        form.addRow("Speculative tokens", self.mtp_tokens)
+        form.addRow("GPU memory fraction", self.gpu_memory)
+        form.addRow("Max context (tokens)", self.max_context)
+        form.addRow("Attention backend", self.attention)
+        form.addRow("MTP attention backend", self.mtp_attention)
+        form.addRow("Media encoder attention", self.encoder_attention)
+        return page
+
+    def _remote_page(self) -> QWidget:
+        self.url = QLineEdit(objectName="remoteUrl", placeholderText="http://gpu-box:8000")
+        self.url.setAccessibleName("Server URL")
+        self.model_name = QLineEdit(objectName="remoteModel", placeholderText="empty: the server's first model")
+        self.model_name.setAccessibleName("Model name")
+        self.api_key = QLineEdit(objectName="apiKey", echoMode=QLineEdit.EchoMode.Password)
+        self.api_key.setAccessibleName("API key")
+        self.api_key.setPlaceholderText("optional; kept in the system keyring, not in the database")
+        page = QWidget()
+        form = QFormLayout(page)
+        form.addRow("Server URL", self.url)
+        form.addRow("Model name", self.model_name)
+        form.addRow("API key", self.api_key)
+        return page
+
+    def _conversation_tab(self, title: str | None) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.override = QCheckBox(f"Use different sampling for “{title or 'this conversation'}”",
+                                  objectName="overrideSampling")
+        self.conversation_sampling = SamplingForm("conversation")
+        self.override.toggled.connect(self.conversation_sampling.setEnabled)
+        layout.addWidget(self.override)
+        layout.addWidget(self.conversation_sampling)
+        layout.addStretch(1)
+        page.setEnabled(title is not None)
+        return page
+
+    def _appearance_tab(self) -> QWidget:
+        self.theme = QComboBox(objectName="themeChoice")
+        self.theme.setAccessibleName("Theme")
+        for key, label in zip(THEME_CHOICES, ("Follow the system", "Light", "Dark")):
+            self.theme.addItem(label, key)
+        page = QWidget()
+        form = QFormLayout(page)
+        form.addRow("Theme", self.theme)
+        return page
+
+    # ---------------------------------------------------------------- values
+    def load(self, values: SettingsValues) -> None:
+        cfg = engine_config(values.engine)
+        self.kind.setCurrentIndex([k for k, _ in ENGINE_KINDS].index(cfg["kind"]))
+        self.pages.setCurrentIndex(self.kind.currentIndex())
+        v = cfg["vllm"]
+        self.model_dir.setText(str(v["model_dir"]))
+        self.tensor_parallel.setValue(int(v["tensor_parallel"] or 0))
+        self.mtp.setChecked(bool(v["mtp"]))
+        self.mtp_tokens.setValue(int(v["mtp_tokens"]))
+        self.mtp_tokens.setEnabled(bool(v["mtp"]))
+        self.gpu_memory.setValue(float(v["gpu_memory_fraction"]))
+        self.max_context.setValue(int(v["max_context"] or 32768))
+        self.attention.setCurrentText(v["attention_backend"] or AUTO)
+        self.mtp_attention.setCurrentText(v["mtp_attention_backend"] or AUTO)
+        self.encoder_attention.setCurrentText(v["mm_encoder_attention_backend"] or AUTO)
+        self.url.setText(cfg["remote"]["url"])
+        self.model_name.setText(cfg["remote"]["model"])
+        self.api_key.setText(values.api_key)
+        self.sampling.load(values.sampling)
+        self.override.setChecked(values.conversation_sampling is not None)
+        self.conversation_sampling.load(values.conversation_sampling or values.sampling)
+        self.conversation_sampling.setEnabled(values.conversation_sampling is not None)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(values.theme)))
+
+    def values(self) -> SettingsValues:
+        def backend(box: QComboBox) -> str:
+            text = box.currentText().strip()
+            return "" if text == AUTO else text
+
+        engine = {
+            "kind": self.kind.currentData(),
+            "vllm": {
+                "model_dir": self.model_dir.text().strip(), "tensor_parallel": self.tensor_parallel.value(),
+                "mtp": self.mtp.isChecked(), "mtp_tokens": self.mtp_tokens.value(),
+                "gpu_memory_fraction": round(self.gpu_memory.value(), 2), "max_context": self.max_context.value(),
+                "attention_backend": backend(self.attention), "mtp_attention_backend": backend(self.mtp_attention),
+                "mm_encoder_attention_backend": backend(self.encoder_attention),
+            },
+            "remote": {"url": self.url.text().strip(), "model": self.model_name.text().strip()},
+        }
+        return SettingsValues(
+            engine=engine, sampling=self.sampling.values(),
+            conversation_sampling=self.conversation_sampling.values() if self.override.isChecked() else None,
+            theme=self.theme.currentData(), api_key=self.api_key.text().strip())
+
+    @Slot()
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder", self.model_dir.text())
+        if folder:
+            self.model_dir.setText(folder)

@@ -1,0 +1,78 @@
+"""Light and dark themes: follow the system's colour scheme unless a setting forces one.
+
+Fusion draws the same on every platform and takes a palette completely, so a forced dark theme
+looks right even where the platform theme has no dark variant (offscreen, Xvfb, older desktops).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+THEME_SETTING = "theme"  # "system" | "light" | "dark"
+THEME_CHOICES = ("system", "light", "dark")
+
+
+@dataclass(frozen=True)
+class HtmlColors:
+    """Colours the chat view writes into its HTML (QTextDocument has no palette roles for these)."""
+
+    muted: str
+    warning: str
+    error: str
+    thinking: str
+
+
+LIGHT_HTML = HtmlColors(muted="#6b6b6b", warning="#9a5b00", error="#b3261e", thinking="#5f6368")
+DARK_HTML = HtmlColors(muted="#a0a0a0", warning="#f0b450", error="#ff8a80", thinking="#b0b4ba")
+
+
+def system_prefers_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    return hints is not None and hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+def resolve_dark(mode: str) -> bool:
+    if mode == "dark":
+        return True
+    if mode == "light":
+        return False
+    return system_prefers_dark()
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(225, 227, 230)
+    roles = {
+        QPalette.ColorRole.Window: window, QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base, QPalette.ColorRole.AlternateBase: window,
+        QPalette.ColorRole.ToolTipBase: window, QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.Text: text, QPalette.ColorRole.Button: QColor(55, 57, 61),
+        QPalette.ColorRole.ButtonText: text, QPalette.ColorRole.BrightText: QColor(255, 100, 100),
+        QPalette.ColorRole.Link: QColor(110, 170, 255), QPalette.ColorRole.LinkVisited: QColor(170, 140, 255),
+        QPalette.ColorRole.Highlight: QColor(53, 116, 240), QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.PlaceholderText: QColor(140, 143, 148),
+    }
+    for role, color in roles.items():
+        p.setColor(role, color)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 122, 126))
+    return p
+
+
+def apply_theme(mode: str) -> bool:
+    """Set the application palette for ``mode``; returns whether the result is dark."""
+    app = QApplication.instance()
+    dark = resolve_dark(mode)
+    if app is None:
+        return dark
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    return dark
+
+
+def html_colors(dark: bool) -> HtmlColors:
+    return DARK_HTML if dark else LIGHT_HTML
