@@ -241,21 +241,30 @@ class EngineHost:
             await self._stream(request, clock)
         except asyncio.CancelledError:
             reason = self._end_reason.pop(rid, None)
-            if reason is None:
+            if clock.ended:
+                pass  # cancelled while the engine closed a stream it had finished: already reported
+            elif reason is None:
                 self._emit(clock.finished(rid, "cancelled"))
             else:
                 self._emit(Failed(rid, reason, False))
         except EngineDied as exc:
-            self._emit(Failed(rid, str(exc), False))
+            self._emit_failure(clock, Failed(rid, str(exc), False))
             await self._mark_dead(str(exc), except_request=rid)
         except RequestFailed as exc:
-            self._emit(Failed(rid, str(exc), True))
+            self._emit_failure(clock, Failed(rid, str(exc), True))
         except Exception as exc:  # noqa: BLE001 - never let a request vanish silently
             log.exception("request %s failed", rid)
-            self._emit(Failed(rid, f"Unexpected engine error: {type(exc).__name__}: {exc}", True))
+            self._emit_failure(clock, Failed(rid, f"Unexpected engine error: {type(exc).__name__}: {exc}", True))
         finally:
             self._tasks.pop(rid, None)
             self._end_reason.pop(rid, None)
+
+    def _emit_failure(self, clock: "_RequestClock", failure: Failed) -> None:
+        """Exactly one end per request: an error while closing a finished stream is only logged."""
+        if clock.ended:
+            log.warning("after request %s finished: %s", failure.request_id, failure.message)
+        else:
+            self._emit(failure)
 
     async def _stream(self, request: GenerationRequest, clock: "_RequestClock") -> None:
         assert self._engine is not None
@@ -267,6 +276,7 @@ class EngineHost:
                     clock.on_delta(event)
                     self._emit(event)
                 elif isinstance(event, Finished):
+                    clock.ended = True
                     self._emit(clock.complete(event))
                     return
         raise RequestFailed(f"The engine ended request {rid} without finishing it.")
@@ -320,6 +330,7 @@ class _RequestClock:
     submitted: float
     first_at: float | None = None
     output_tokens: int = 0
+    ended: bool = False  # Finished was emitted
 
     def on_delta(self, delta: TextDelta) -> None:
         if self.first_at is None:

@@ -27,7 +27,7 @@ from mimo_desktop.engine.types import (
 class Script:
     tokens: int = 5
     delay: float = 0.0
-    then: str = "finish"  # finish | fail | die | hang
+    then: str = "finish"  # finish | fail | die | hang | slow_close
 
     @classmethod
     def parse(cls, text: str) -> "Script":
@@ -43,6 +43,7 @@ class EngineLog:
     shutdowns: int = 0
     aborted: list[str] = field(default_factory=list)
     threads: set[str] = field(default_factory=set)
+    closing: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -88,6 +89,10 @@ class ScriptedEngine:
             with self.log.lock:
                 self.log.aborted.append(rid)
             raise
+        finally:
+            if script.then == "slow_close":  # like closing an HTTP stream after the last chunk
+                self.log.closing.set()
+                await asyncio.sleep(0.3)
 
     async def _wait(self, delay: float) -> None:
         """Sleep, but fail at once if another request killed the engine (as vLLM does)."""

@@ -101,6 +101,18 @@ def test_two_requests_stream_at_once(make_host, recorder):
     assert first_b < a_finish
 
 
+def test_shutdown_while_a_finished_stream_closes_reports_one_end(make_host, recorder, engine_log):
+    host = make_host()
+    host.start()
+    req = ask("tokens=2 then=slow_close")
+    host.submit(req)
+    recorder.wait_end(req.request_id)
+    assert engine_log.closing.wait(10)
+    assert host.shutdown(timeout_s=10)
+    ends = [e for e in recorder.for_request(req.request_id) if isinstance(e, (Finished, Failed))]
+    assert len(ends) == 1 and isinstance(ends[0], Finished)
+
+
 def test_request_failure_keeps_engine_serving(make_host, recorder):
     host = make_host()
     host.start()
