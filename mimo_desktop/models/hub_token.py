@@ -19,11 +19,10 @@ class TokenStoreError(ModelsError):
 def read_hub_token() -> str | None:
     """The saved token, or None when none is saved or no keyring is available (then public repos still work)."""
     import keyring
-    from keyring.errors import KeyringError
 
     try:
         token = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-    except KeyringError:
+    except Exception:  # noqa: BLE001 - backends raise their own types (D-Bus, locked wallet); public repos still work
         return None
     return token or None
 

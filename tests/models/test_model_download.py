@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import filecmp
 import threading
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from fake_hub import FakeHub
+from model_checkpoints import MemoryKeyring, same_tree
 from mimo_desktop.models.download_plan import STATE_DIR, LocalState, plan_download
 from mimo_desktop.models.downloader import ModelDownload, download_model
 from mimo_desktop.models.errors import DownloadCancelled, DownloadError, NotEnoughDiskError, RepoAccessError
@@ -27,12 +25,6 @@ def hub(_omni_checkpoint: Path):
     with FakeHub() as hub:
         hub.add_folder(REPO, _omni_checkpoint)
         yield hub
-
-
-def same_tree(source: Path, copy: Path) -> bool:
-    names = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
-    match, mismatch, errors = filecmp.cmpfiles(source, copy, names, shallow=False)
-    return not mismatch and not errors and len(match) == len(names)
 
 
 def run(hub: FakeHub, target: Path, **options) -> tuple[ModelDownload, list[DownloadProgress]]:
@@ -195,34 +187,6 @@ def test_damaged_transfer_is_caught_by_the_checksum(hub: FakeHub, tmp_path: Path
 
     assert not (target / SHARD).exists()
     assert not LocalState(target).part_path(next(f for f in plan.files if f.path == SHARD)).exists()
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-process keyring backend (the keyring package's own extension point): no OS keyring here."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.passwords.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.passwords.pop((service, username))
-
-
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def test_gated_repo_needs_the_keyring_token(hub: FakeHub, _omni_checkpoint: Path, tmp_path: Path,
