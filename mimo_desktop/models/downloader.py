@@ -21,7 +21,7 @@ import httpx
 
 from mimo_desktop.models.download_plan import DownloadPlan, LocalState, RemoteFile, hub_endpoint
 from mimo_desktop.models.errors import DownloadCancelled, DownloadError, NotEnoughDiskError
-from mimo_desktop.models.progress import DownloadProgress, ProgressListener, ProgressTracker
+from mimo_desktop.models.progress import ProgressListener, ProgressTracker
 from mimo_desktop.models.transfer import FileFetch, TransientError
 from mimo_desktop.models.units import GIB, format_bytes
 
