@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.new_action = self._action("&New chat", QKeySequence.StandardKey.New,
                                        self.conversations.newRequested, file_menu)
-        self.attach_action = self._action("&Attach files…", "Ctrl+O", self._attach, file_menu)
+        # The composer binds Ctrl+O itself; a second binding would make the key ambiguous (neither fires).
+        self.attach_action = self._action("&Attach files…\tCtrl+O", QKeySequence(), self._attach, file_menu)
         export_menu = file_menu.addMenu("&Export conversation")
         export_menu.addAction("As &Markdown…", lambda: self.exportRequested.emit("md"))
         export_menu.addAction("As &JSON…", lambda: self.exportRequested.emit("json"))

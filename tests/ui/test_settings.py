@@ -1,0 +1,159 @@
+"""Settings dialog, first-run panel, shortcuts, help, themes, and the real remote engine behind it."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from chat_helpers import send, wait_idle
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from mimo_desktop.core.conversation import MessageState
+from mimo_desktop.ui.help_dialog import HelpDialog
+
+_spec = importlib.util.spec_from_file_location(
+    "ui_sse_server", Path(__file__).resolve().parents[1] / "engine" / "sse_server.py")
+sse_server = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sse_server)
+
+
+def open_settings(qtbot, window):
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.controller.engine.settings_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    return dialog
+
+
+@pytest.fixture
+def server(no_thread_leaks):
+    with sse_server.FakeOpenAIServer(api_key="sk-test") as srv:
+        yield srv
+
+
+def test_first_run_panel_explains_both_ways_and_history_still_works(qtbot, window, store):
+    panel = window.first_run
+    assert panel.isVisible()
+    text = panel.text.text()
+    assert "embedded vLLM" in text and "OpenAI-compatible" in text and "huggingface-cli download" in text
+    assert "not configured" in window.engine_status.text()
+    send(qtbot, window, "still saved")
+    [conv] = store.conversations()
+    assert [m.text for m in store.thread(conv.id)] == ["still saved"]
+    assert "No engine is configured" in window.notice.text()
+    panel.settings_button.click()
+    assert window.controller.engine.settings_dialog.isVisible()
+    window.controller.engine.settings_dialog.reject()
+
+
+def test_settings_round_trip_with_key_in_the_keyring(qtbot, window, store, memory_keyring):
+    conv = store.create_conversation("Birds")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    dialog = open_settings(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("remote"))
+    dialog.url.setText("http://127.0.0.1:9")
+    dialog.model_name.setText("mimo-test")
+    dialog.api_key.setText("sk-secret")
+    dialog.sampling.temperature.setValue(0.7)
+    dialog.sampling.max_tokens.setValue(512)
+    dialog.sampling.system_prompt.setPlainText("Answer briefly.")
+    dialog.override.setChecked(True)
+    dialog.conversation_sampling.top_k.setValue(20)
+    dialog.conversation_sampling.max_tokens.setValue(256)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("light"))
+    dialog.accept()
+    engine = store.setting("engine")
+    assert engine["kind"] == "remote" and engine["remote"] == {"url": "http://127.0.0.1:9", "model": "mimo-test"}
+    assert "sk-secret" not in str(engine)  # the key is not in the database...
+    assert memory_keyring.passwords[("mimo-desktop", "http://127.0.0.1:9")] == "sk-secret"  # ... but here
+    sampling = store.setting("sampling")
+    assert sampling["temperature"] == 0.7 and sampling["top_p"] is None and sampling["max_tokens"] == 512
+    assert store.conversation(conv.id).settings["sampling"]["top_k"] == 20
+    assert store.setting("theme") == "light"
+    settings, prompt = window.controller.engine.sampling_for(conv.id)
+    # the conversation's own values win; "model default" there keeps the global value
+    assert (settings.temperature, settings.top_k, settings.max_tokens) == (0.7, 20, 256)
+    assert window.controller.engine.sampling_for(None)[1] == "Answer briefly."
+
+    again = open_settings(qtbot, window)
+    assert again.kind.currentData() == "remote" and again.url.text() == "http://127.0.0.1:9"
+    assert again.api_key.text() == "sk-secret" and again.sampling.temperature.value() == pytest.approx(0.7)
+    assert again.sampling.top_p.text() == "model default" and again.override.isChecked()
+    assert again.conversation_sampling.top_k.value() == 20
+    again.reject()
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "dead", timeout=10000)
+    assert "Cannot reach the server" in window.engine_status.text()
+    assert window.engine_status.restart_button.isVisible()
+
+
+def test_embedded_engine_without_a_model_folder_says_what_to_do(qtbot, window, store):
+    dialog = open_settings(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("vllm"))
+    dialog.mtp.setChecked(False)
+    dialog.gpu_memory.setValue(0.6)
+    dialog.accept()
+    assert store.setting("engine")["vllm"]["mtp"] is False
+    assert store.setting("engine")["vllm"]["gpu_memory_fraction"] == 0.6
+    assert "Choose the model folder" in window.engine_status.text()
+    assert window.first_run.isVisible()
+
+
+def test_remote_engine_answers_through_a_loopback_server(qtbot, window, store, server, memory_keyring):
+    memory_keyring.set_password("mimo-desktop", server.url, "sk-test")
+    store.set_setting("engine", {"kind": "remote", "remote": {"url": server.url, "model": ""}})
+    store.set_setting("sampling", {"temperature": 0.3, "system_prompt": "Be kind."})
+    window.controller.engine.start_from_settings()
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+    assert "Ready: mimo-test" in window.engine_status.text()
+    assert not window.first_run.isVisible()
+    send(qtbot, window, "hello server")
+    wait_idle(qtbot, window)
+    [conv] = store.conversations()
+    answer = store.thread(conv.id)[-1]
+    assert answer.text == "Hello from the server" and answer.state is MessageState.COMPLETE
+    assert answer.stats.output_tokens == 4 and answer.stats.prompt_tokens == 12
+    assert "Hello from the server" in window.chat.plain_text()
+    body = server.requests[-1]["body"]
+    assert body["temperature"] == 0.3
+    assert body["messages"] == [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "hello server"}]
+
+
+def test_shortcuts_and_the_help_dialog_that_lists_them(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (asked.append(a[1]), ([], ""))[1])
+    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["Attach images, videos or audio"]
+    window.attach_action.trigger()
+    assert len(asked) == 2
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    dialog = window.findChild(HelpDialog)
+    assert dialog is not None and dialog.isVisible()
+    rows = dict(dialog.rows())
+    assert rows["New chat"] == "Ctrl+N" and rows["Stop the answer"] == "Esc" and rows["Settings"] == "Ctrl+,"
+    assert rows["Send the message"] == "Enter" and rows["Attach a file"] == "Ctrl+O"
+    assert rows["Search conversations"] == "Ctrl+F" and rows["Keyboard shortcuts (this list)"] == "F1"
+    dialog.close()
+
+
+def test_dark_theme_recolours_the_window_and_the_code(qtbot, window, store):
+    from mimo_desktop.core.conversation import Role
+
+    conv = store.create_conversation("code")
+    store.add_message(conv.id, Role.USER, "code please")
+    store.add_message(conv.id, Role.ASSISTANT, "```python\nprint('hi')\n```")
+    window.controller.open_conversation(conv.id)
+    light_html = window.chat.toHtml()
+    dialog = open_settings(qtbot, window)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.accept()
+    window_colour = QApplication.palette().color(QPalette.ColorRole.Window)
+    assert window_colour.lightness() < 80
+    qtbot.waitUntil(lambda: window.chat.palette().color(QPalette.ColorRole.Base).lightness() < 60)
+    dark_html = window.chat.toHtml()
+    assert "#272822" in dark_html.lower() and "#272822" not in light_html.lower()  # monokai background
+    store.set_setting("theme", "light")
+    window.controller.engine.apply_theme()
+    assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() > 150
