@@ -86,6 +86,7 @@ class Composer(QWidget):
         self._chip_ids = itertools.count(1)
         self._config: Any = None  # ProcessorConfig; built-in defaults until a model folder is set
         self._config_note = ""
+        self._capture_note = ""  # why the last capture failed, until something is attached
         self._config_request = 0
         self._context_limit: int | None = None
         self._history_tokens = 0
@@ -226,6 +227,7 @@ class Composer(QWidget):
             self.strip.add_chip(chip)
             self._worker.submit(chip_id, path, self._current_config())
         if paths:
+            self._capture_note = ""
             self._refresh()
             self.attachmentsChanged.emit()
 
@@ -266,6 +268,9 @@ class Composer(QWidget):
 
     def open_capture(self, kind: str) -> QWidget | None:
         """Open a capture dialog (QtMultimedia is imported only now); what it captures becomes an attachment."""
+        if kind == "screen":
+            self.capture_screen()
+            return None
         from .capture import open_capture  # lazy: QtMultimedia stays off the start-up path
 
         if self._capture_dialog is not None:
@@ -274,6 +279,15 @@ class Composer(QWidget):
         if self._capture_dialog is not None:
             self._capture_dialog.captured.connect(self._on_captured)
         return self._capture_dialog
+
+    def capture_screen(self) -> None:
+        from .capture.screen import ScreenCaptureError, capture_whole_screen
+
+        try:
+            self.add_files([capture_whole_screen(self.scratch_path, self.screen())])
+        except ScreenCaptureError as exc:
+            self._capture_note = str(exc)
+            self._refresh()
 
     @Slot(str)
     def _on_captured(self, path: str) -> None:
@@ -353,7 +367,7 @@ class Composer(QWidget):
     def _refresh(self) -> None:
         self._update_meter()
         reason = self.block_reason()
-        self._show_reason(reason or self._config_note)
+        self._show_reason(reason or self._capture_note or self._config_note)
         self.send_button.setEnabled(not reason)
 
     def _show_reason(self, text: str) -> None:

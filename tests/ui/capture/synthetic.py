@@ -85,3 +85,28 @@ class SyntheticSource(QObject):
     def _check_done(self) -> None:
         if self.sent_frames >= self.frames and self.sent_chunks >= self.audio_chunks:
             self.exhausted.emit()
+
+
+class SyntheticPcm(QObject):
+    """Stands where MicrophoneSource stands: emits chunks of 16-bit mono PCM when told to."""
+
+    chunk = Signal(bytes)
+
+    def __init__(self, rate: int = 16000):
+        super().__init__()
+        self.rate, self.channels, self.dtype = rate, 1, "int16"
+        self.running = False
+        self._t = 0
+
+    def start(self) -> None:
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def push(self, seconds: float, amplitude: float, chunk_s: float = 0.1) -> None:
+        for _ in range(round(seconds / chunk_s)):
+            n = int(self.rate * chunk_s)
+            t = (np.arange(n) + self._t) / self.rate
+            self._t += n
+            self.chunk.emit((np.sin(2 * np.pi * TONE_HZ * t) * amplitude * 32767).astype(np.int16).tobytes())
