@@ -9,6 +9,9 @@ used, and a remove button.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,3 +236,67 @@ class AttachmentStrip(QScrollArea):
             self._row.removeWidget(chip)
             chip.deleteLater()
         self.setVisible(bool(self.chips))
+
+
+@dataclass(frozen=True)
+class ContextBudget:
+    """A message's tokens against the engine's context: what the meter says and whether Send may go."""
+
+    text_tokens: int
+    media_tokens: int
+    history_tokens: int
+    limit: int | None  # None: no engine context length known yet
+    estimate: bool
+
+    NEAR_FULL = 0.9  # the meter turns amber above this share of the context
+
+    @property
+    def message_tokens(self) -> int:
+        return self.text_tokens + self.media_tokens
+
+    def meter_text(self) -> str:
+        approx = "≈ " if self.estimate else ""
+        parts = f"text {self.text_tokens:,} · attachments {self.media_tokens:,}"
+        if self.limit is None:
+            return f"Message: {approx}{self.message_tokens:,} tokens ({parts})"
+        used = self.history_tokens + self.message_tokens
+        return f"Context: {approx}{used:,} of {self.limit:,} tokens (history {self.history_tokens:,} · {parts})"
+
+    def meter_color(self) -> str:
+        if self.limit is None:
+            return "gray"
+        share = (self.history_tokens + self.message_tokens) / self.limit if self.limit else 1.0
+        return "#c0392b" if share > 1 else "#d68910" if share > self.NEAR_FULL else "gray"
+
+    def over_reason(self) -> str:
+        """"" when the message fits; otherwise why Send is disabled."""
+        if self.limit is None:
+            return ""
+        left = self.limit - self.history_tokens
+        if self.message_tokens <= left:
+            return ""
+        return (
+            f"Too long: this message needs {self.message_tokens:,} tokens but only {max(left, 0):,} of the "
+            f"{self.limit:,}-token context are left. Remove an attachment or start a new chat."
+        )
+
+
+class ScratchFolder:
+    """A temporary folder for pasted pictures and captures, removed at shutdown."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+
+    def new_path(self, stem: str, suffix: str) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="mimo-desktop-"))
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        n = 1
+        while (path := self._folder / f"{stem}-{stamp}-{n}.{suffix}").exists():
+            n += 1
+        return path
+
+    def remove(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None

@@ -10,9 +10,6 @@ message would not fit in the engine's context.
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .attachments import AttachmentChip, AttachmentStrip, DraftAttachment, file_dialog_filter, guess_kind
+from .attachments import (
+    AttachmentChip,
+    AttachmentStrip,
+    ContextBudget,
+    DraftAttachment,
+    ScratchFolder,
+    file_dialog_filter,
+    guess_kind,
+)
 from .media_worker import MediaResult, MediaWorker
-
-NEAR_FULL = 0.9  # the meter turns amber above this share of the context
-
 
 def local_files(mime: QMimeData) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
@@ -90,7 +92,7 @@ class Composer(QWidget):
         self._config_request = 0
         self._context_limit: int | None = None
         self._history_tokens = 0
-        self._scratch: Path | None = None
+        self._scratch = ScratchFolder()
         self._capture_dialog: QWidget | None = None
         self._worker = MediaWorker(self)
         self._worker.prepared.connect(self._on_prepared)
@@ -205,9 +207,7 @@ class Composer(QWidget):
         if self._capture_dialog is not None:
             self._capture_dialog.close()
         self._worker.shutdown()
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        self._scratch.remove()
 
     # ------------------------------------------------------------------ adding files
     @Slot()
@@ -244,14 +244,7 @@ class Composer(QWidget):
 
     def scratch_path(self, stem: str, suffix: str) -> Path:
         """A new file name in this session's scratch folder (pasted pictures, captures)."""
-        if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="mimo-desktop-"))
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for n in itertools.count(1):
-            path = self._scratch / f"{stem}-{stamp}-{n}.{suffix}"
-            if not path.exists():
-                return path
-        raise AssertionError("unreachable")
+        return self._scratch.new_path(stem, suffix)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if local_files(event.mimeData()) or event.mimeData().hasImage():
@@ -335,14 +328,17 @@ class Composer(QWidget):
         return self._config
 
     # ------------------------------------------------------------------ meter and Send
-    def token_counts(self) -> tuple[int, int, bool]:
-        """(text tokens, media tokens, whether any of it is an estimate)."""
+    def budget(self) -> ContextBudget:
+        """This message's tokens (text by the model's tokenizer, or an estimate) against the context."""
         config = self._current_config()
         text = self.edit.toPlainText().strip()
-        text_tokens = config.count_text(text) if text else 0
-        media = sum(d.tokens for d in self._drafts.values())
-        estimate = config.estimate or any(d.prepared.estimate for d in self._drafts.values() if d.prepared)
-        return text_tokens, media, estimate
+        return ContextBudget(
+            text_tokens=config.count_text(text) if text else 0,
+            media_tokens=sum(d.tokens for d in self._drafts.values()),
+            history_tokens=self._history_tokens,
+            limit=self._context_limit,
+            estimate=config.estimate or any(d.prepared.estimate for d in self._drafts.values() if d.prepared),
+        )
 
     def block_reason(self) -> str:
         """Why Send is disabled now, in words; "" when the message may be sent."""
@@ -354,18 +350,15 @@ class Composer(QWidget):
         preparing = [d.path.name for d in self._drafts.values() if d.preparing]
         if preparing:
             return f"Wait: preparing {', '.join(preparing)}…"
-        text_tokens, media, _ = self.token_counts()
-        if self._context_limit is not None:
-            left = self._context_limit - self._history_tokens
-            if text_tokens + media > left:
-                return (
-                    f"Too long: this message needs {text_tokens + media:,} tokens but only {max(left, 0):,} of the "
-                    f"{self._context_limit:,}-token context are left. Remove an attachment or start a new chat."
-                )
-        return ""
+        return self.budget().over_reason()
 
     def _refresh(self) -> None:
-        self._update_meter()
+        budget = self.budget()
+        self.meter.setText(budget.meter_text())
+        self.meter.setStyleSheet(f"color: {budget.meter_color()}")
+        self.meter.setToolTip(
+            "≈: estimated with built-in MiMo-V2.5 defaults; choose a model folder for exact costs" if budget.estimate else ""
+        )
         reason = self.block_reason()
         self._show_reason(reason or self._capture_note or self._config_note)
         self.send_button.setEnabled(not reason)
@@ -373,22 +366,6 @@ class Composer(QWidget):
     def _show_reason(self, text: str) -> None:
         self.reason.setText(text)
         self.reason.setVisible(bool(text))
-
-    def _update_meter(self) -> None:
-        text_tokens, media, estimate = self.token_counts()
-        approx = "≈ " if estimate else ""
-        parts = f"text {text_tokens:,} · attachments {media:,}"
-        if self._context_limit is None:
-            self.meter.setText(f"Message: {approx}{text_tokens + media:,} tokens ({parts})")
-            self.meter.setStyleSheet("color: gray")
-            return
-        used = self._history_tokens + text_tokens + media
-        self.meter.setText(
-            f"Context: {approx}{used:,} of {self._context_limit:,} tokens (history {self._history_tokens:,} · {parts})"
-        )
-        share = used / self._context_limit if self._context_limit else 1.0
-        self.meter.setStyleSheet("color: #c0392b" if share > 1 else "color: #d68910" if share > NEAR_FULL else "color: gray")
-        self.meter.setToolTip("≈: estimated with built-in MiMo-V2.5 defaults; choose a model folder for exact costs" if estimate else "")
 
     @Slot()
     def _on_submit(self) -> None:

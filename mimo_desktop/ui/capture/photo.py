@@ -77,7 +77,7 @@ class PhotoDialog(CaptureDialog):
     def _set_live(self, live: bool) -> None:
         self.pages.setCurrentWidget(self.preview if live or self.photo is None else self.still)
         self.capture_button.setVisible(self.photo is None)
-        self.capture_button.setEnabled(live)
+        self.capture_button.setEnabled(live and self.camera is not None)
         self.retake_button.setVisible(self.photo is not None)
         self.use_button.setVisible(self.photo is not None)
 
