@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -122,6 +123,18 @@ class EngineHost:
     def cancel(self, request_id: str) -> None:
         if self._loop is not None and self._loop.is_running():
             self._loop.call_soon_threadsafe(self._cancel_task, request_id, None)
+
+    def run_coroutine(self, coro: Coroutine[Any, Any, Any]) -> "Future[Any]":
+        """Run ``coro`` on the engine loop (e.g. to query the engine); returns a thread-safe future."""
+        if self._loop is None or not self._loop.is_running():
+            coro.close()
+            raise RuntimeError("The engine thread is not running; call start() first.")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine object; touch it only on the engine loop (see run_coroutine)."""
+        return self._engine
 
     def restart(self) -> None:
         """Shut the engine down (if anything is left of it) and start a fresh one."""

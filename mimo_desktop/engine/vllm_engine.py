@@ -119,12 +119,19 @@ class VllmEngine:
     def sampling_defaults(self) -> dict[str, Any]:
         return dict(self._defaults)
 
+    @property
+    def async_llm(self) -> Any:
+        """vLLM's AsyncLLM (for benchmarks that compare against it); None when stopped."""
+        return self._llm
+
+    def prompt_and_params(self, request: GenerationRequest) -> tuple[dict[str, Any], Any]:
+        return build_prompt(request, self._tokenizer), build_sampling_params(request.sampling, self._defaults)
+
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         if self._llm is None:
             raise EngineDied("The engine is not running. Start it first.")
         check_media_limits(request, self._limits)
-        prompt = build_prompt(request, self._tokenizer)
-        params = build_sampling_params(request.sampling, self._defaults)
+        prompt, params = self.prompt_and_params(request)
         tracker = OutputTracker(request.request_id)
         mtp_before = (self._accumulator.total.drafted, self._accumulator.total.accepted)
         try:

@@ -52,9 +52,9 @@ class Recorder:
         self.wait_for(lambda evs: sum(1 for e in evs if isinstance(e, EngineStateChanged)
                                       and e.state == state) >= count, timeout)
 
-    def wait_end(self, rid: str) -> Event:
+    def wait_end(self, rid: str, timeout: float = 10.0) -> Event:
         evs = self.wait_for(lambda evs: any(isinstance(e, (Finished, Failed)) and e.request_id == rid
-                                            for e in evs))
+                                            for e in evs), timeout)
         return next(e for e in evs if isinstance(e, (Finished, Failed)) and e.request_id == rid)
 
 
