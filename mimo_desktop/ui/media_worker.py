@@ -38,7 +38,10 @@ class MediaResult:
 
 def prepare_with_preview(path: Path, config: Any) -> MediaResult:
     """Prepare ``path`` with the media layer and make its preview (runs on a worker thread)."""
-    from mimo_desktop.media.prepare import prepare  # lazy: pulls in torch/torchcodec
+    # lazy: the heavy modules load on first use. (Not ``from mimo_desktop.media import prepare``:
+    # once the submodule of that name is imported, the package attribute is the module.)
+    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preview import waveform_peaks
 
     try:
         item = prepare(path, config)
@@ -48,11 +51,17 @@ def prepare_with_preview(path: Path, config: Any) -> MediaResult:
     if item.kind == "image":
         return MediaResult(prepared=item, thumbnail=thumbnail(item.vllm_data))
     if item.kind == "video":
-        frames = item.vllm_data[0]  # uint8 T×C×H×W tensor
-        poster = frames[0].permute(1, 2, 0).contiguous().numpy()
+        frames, times = item.vllm_data  # uint8 T×C×H×W tensor, seconds
+        poster = frames[poster_index(times.tolist(), item.duration_s)].permute(1, 2, 0).contiguous().numpy()
         return MediaResult(prepared=item, thumbnail=thumbnail(poster), duration_s=item.duration_s)
-    samples = item.vllm_data[0]
-    return MediaResult(prepared=item, peaks=waveform_peaks(samples, WAVEFORM_PEAKS), duration_s=item.duration_s)
+    peaks = waveform_peaks(item.vllm_data[0], WAVEFORM_PEAKS)
+    return MediaResult(prepared=item, peaks=tuple(float(p) for p in peaks), duration_s=item.duration_s)
+
+
+def poster_index(times: list[float], duration_s: float | None) -> int:
+    """The first sampled frame a tenth of the way in (at most 2 s): past black intros and fades."""
+    wanted = min(0.1 * (duration_s or 0.0), 2.0)
+    return next((i for i, t in enumerate(times) if t >= wanted), 0)
 
 
 def thumbnail(picture: Any, side: int = THUMBNAIL_SIDE) -> Any:
@@ -62,19 +71,6 @@ def thumbnail(picture: Any, side: int = THUMBNAIL_SIDE) -> Any:
     image = Image.fromarray(picture) if not isinstance(picture, Image.Image) else picture.copy()
     image.thumbnail((side, side))
     return image.convert("RGB")
-
-
-def waveform_peaks(samples: Any, bins: int) -> tuple[float, ...]:
-    """The loudest absolute sample of each of ``bins`` equal slices, scaled so the loudest slice is 1."""
-    import numpy as np
-
-    wave = np.abs(np.asarray(samples, dtype=np.float32).reshape(-1))
-    if wave.size == 0:
-        return ()
-    slices = np.array_split(wave, min(bins, wave.size))
-    peaks = np.array([s.max() for s in slices])
-    top = peaks.max()
-    return tuple(float(p) for p in (peaks / top if top > 0 else peaks))
 
 
 def load_config(model_dir: Path | None) -> Any:

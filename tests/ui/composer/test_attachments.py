@@ -180,3 +180,20 @@ def test_a_missing_file_reports_it(qtbot, composer, tmp_path):
     composer.add_files([Path(tmp_path / "gone.png")])
     wait_prepared(qtbot, composer, 1)
     assert "does not exist" in chip(composer).detail.text()
+
+
+def test_shutdown_while_preparing_cancels_cleanly(qtbot, composer, media):
+    drop(composer, media / "clip.mp4", media / "tone.wav", media / "photo.png")
+    assert composer._worker.is_busy()
+    composer.shutdown()  # waits for the running job, drops the queued ones; no_thread_leaks checks the rest
+    assert not composer._worker.is_busy()
+    qtbot.wait(50)  # a late result, if any were queued, must be dropped without touching removed chips
+    assert all(d.preparing for d in composer.attachments())
+
+
+def test_the_capture_menu_offers_every_capture(qtbot, composer):
+    menu = composer.capture_button.menu()
+    assert [a.data() for a in menu.actions()] == ["photo", "clip", "audio", "screen", "region"]
+    menu.actions()[3].trigger()  # the whole screen, straight into an attachment
+    wait_prepared(qtbot, composer, 1)
+    assert composer.attachments()[0].kind == "image"
