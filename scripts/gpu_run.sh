@@ -7,7 +7,7 @@
 # Phase 1, side by side (each TP over every GPU, 25 % of each GPU's memory):
 #   tests/gpu/test_gpu_engine.py   the embedded engine through EngineHost, MTP 1
 #   tests/gpu/test_gpu_remote.py   `vllm serve` + the remote engine over loopback, MTP 1
-#   mimo-desktop ask ... --mtp 0   the CLI end to end, MTP off
+#   mimo-desktop ask --attach IMG --mtp 0   the CLI end to end (media layer too), MTP off
 # Phase 2, alone (timings): bench/gpu_engine.py --mtp 3, app path vs bare AsyncLLM.
 # Everything lands in RESULTS_DIR (default $OUT, else /tmp/mimo-gpu-results), packed into
 # gpu-results.tar.gz, with the figures summed up at the end of the output.
@@ -28,13 +28,16 @@ python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q --no-index -
 nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv | tee "$WORK/gpus.csv"
 python3 -c "import vllm, torch; print('vllm', vllm.__version__, 'torch', torch.__version__, torch.cuda.device_count(), 'GPUs')"
 python3 tests/engine/tiny_mimo.py /tmp/tiny-omni --omni > /dev/null
+python3 -c "
+import numpy as np; from PIL import Image
+Image.fromarray(np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)).save('/tmp/fox.png')"
 
 t0=$(date +%s)
 timeout 480 python3 -m pytest tests/gpu/test_gpu_engine.py -v -s -p no:cacheprovider > "$WORK/pytest_engine.log" 2>&1 &
 P1=$!
 timeout 480 python3 -m pytest tests/gpu/test_gpu_remote.py -v -s -p no:cacheprovider > "$WORK/pytest_remote.log" 2>&1 &
 P2=$!
-timeout 300 python3 -m mimo_desktop ask "The quick brown fox" --model /tmp/tiny-omni --load-format dummy \
+timeout 300 python3 -m mimo_desktop ask "Describe the image." --attach /tmp/fox.png --model /tmp/tiny-omni --load-format dummy \
   --enforce-eager --mtp 0 --max-tokens 256 --ignore-eos --temperature 0 --gpu-memory "$MIMO_GPU_MEM" \
   --max-context 4096 --stats-json "$WORK/ask_mtp0.json" > "$WORK/ask_mtp0.out" 2> "$WORK/ask_mtp0.err" &
 P3=$!

@@ -71,3 +71,22 @@ def test_missing_model_folder_is_reported(tmp_path):
     code, _, err = ask(["Hi", "--model", str(tmp_path / "nope")])
     assert code == 1
     assert f"Model folder {tmp_path / 'nope'} does not exist" in err.splitlines()[-1]
+
+
+def test_attachment_goes_through_the_media_layer(server, tmp_path):
+    from PIL import Image
+
+    image = tmp_path / "red.png"
+    Image.new("RGB", (64, 48), (220, 20, 20)).save(image)
+    code, out, _ = ask(["What colour?", "--attach", str(image), "--engine", "remote", "--url", server.url])
+    assert code == 0 and out == "Hello from the server\n"
+    content = server.requests[-1]["body"]["messages"][0]["content"]
+    assert content[0]["type"] == "image_url" and content[0]["image_url"]["url"].startswith("data:image/")
+    assert content[1] == {"type": "text", "text": "What colour?"}
+
+
+def test_unreadable_attachment_is_one_clear_line(tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    code, _, err = ask(["What?", "--attach", str(bad), "--engine", "remote", "--url", "http://127.0.0.1:9"])
+    assert code == 1 and len(err.strip().splitlines()) == 1 and err.startswith("mimo-desktop ask: ")
