@@ -87,7 +87,7 @@ def probe_video(source: Source) -> VideoInfo | None:
     """Facts about the best video stream, or None when there is none (or only cover art)."""
     try:
         decoder = _video_decoder(source)
-    except (RuntimeError, ValueError) as exc:
+    except Exception as exc:  # as above
         if _no_stream(exc):
             return None
         raise explain_ffmpeg_error(exc, "video") from None
@@ -135,7 +135,7 @@ def decode_frames(
         batch = decoder.get_frames_at(indices)
     except MediaError:
         raise
-    except (RuntimeError, ValueError, IndexError) as exc:
+    except Exception as exc:  # torchcodec surfaces FFmpeg failures as assorted exception types
         raise explain_ffmpeg_error(exc, "video") from None
     frames = batch.data
     if frames.shape[0] == 0:
@@ -164,7 +164,7 @@ class AudioInfo:
 def probe_audio(source: Source) -> AudioInfo | None:
     try:
         decoder = AudioDecoder(source)
-    except (RuntimeError, ValueError) as exc:
+    except Exception as exc:  # as above
         if _no_stream(exc):
             return None
         raise explain_ffmpeg_error(exc, "audio") from None
@@ -178,7 +178,7 @@ def decode_audio(source: Source) -> tuple[torch.Tensor, int]:
     """All samples of the best audio stream: (channels, samples) float32 and the rate."""
     try:
         samples: Any = AudioDecoder(source).get_all_samples()
-    except (RuntimeError, ValueError, IndexError) as exc:
+    except Exception as exc:  # as above
         raise explain_ffmpeg_error(exc, "audio") from None
     data = samples.data
     if data.numel() == 0:

@@ -25,7 +25,7 @@ class ImageHeader:
     frames: int
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow only warns between its limit and twice it; treat both as "too large"
@@ -38,8 +38,8 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         raise CorruptMediaError("The picture is damaged or not really a picture (Pillow cannot identify it).") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise CorruptMediaError(f"The picture is damaged: {exc}.") from None
+    except Exception as exc:  # Pillow's parsers raise almost anything on hostile bytes (IndexError, struct.error…)
+        raise CorruptMediaError(f"The picture is damaged: {_reason(exc)}.") from None
     width, height = image.size
     if width * height > max_pixels:
         raise MediaTooLargeError(
@@ -50,7 +50,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
 
 def read_image_header(data: bytes, max_pixels: int) -> ImageHeader:
     """Size (oriented), format and mode without decoding the pixels."""
-    image = _open(data, max_pixels)
+    image = open_image(data, max_pixels)
     try:
         orientation = int(image.getexif().get(0x0112, 1) or 1)
     except Exception:  # a broken EXIF block must not stop us; Pillow raises many types here
@@ -58,22 +58,32 @@ def read_image_header(data: bytes, max_pixels: int) -> ImageHeader:
     width, height = image.size
     if orientation in _SWAPS_SIDES:
         width, height = height, width
-    return ImageHeader(width, height, (image.format or "").lower(), image.mode, orientation,
-                       getattr(image, "n_frames", 1))
+    try:
+        frames = int(getattr(image, "n_frames", 1))  # GIF/WebP/TIFF walk their frames to count them
+    except Exception as exc:  # see open_image
+        raise CorruptMediaError(f"The picture is damaged: {_reason(exc)}.") from None
+    return ImageHeader(width, height, (image.format or "").lower(), image.mode, orientation, frames)
 
 
 def decode_image(data: bytes, max_pixels: int) -> Image.Image:
     """An 8-bit RGB picture, upright, first frame of an animation, transparency over white."""
-    image = _open(data, max_pixels)
+    image = open_image(data, max_pixels)
     try:
         image.seek(0)
         image.load()
         image = ImageOps.exif_transpose(image)
         return to_rgb(image)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise CorruptMediaError(f"The picture is damaged or cut short: {exc}.") from None
     except Image.DecompressionBombError:
         raise MediaTooLargeError("The picture is too large to open safely (a possible decompression bomb).") from None
+    except UnsupportedMediaError:
+        raise
+    except Exception as exc:  # see open_image: hostile bytes make Pillow raise many types
+        raise CorruptMediaError(f"The picture is damaged or cut short: {_reason(exc)}.") from None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().rstrip(".")
+    return text[:160] if text else type(exc).__name__
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
