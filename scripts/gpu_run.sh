@@ -32,12 +32,20 @@ python3 -c "
 import numpy as np; from PIL import Image
 Image.fromarray(np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)).save('/tmp/fox.png')"
 
+# With 4+ GPUs the engine proof runs TP over all of them while the CLI (GPUs 0,1) and the
+# server (GPUs 2,3) run TP=2 beside it; with 2 GPUs all three share both.
+NGPU=$(nvidia-smi -L | wc -l)
+CUDA_VISIBLE_DEVICES_ALL=$(seq -s, 0 $((NGPU - 1)))
+ASK_GPUS=""; SERVE_GPUS=""
+if [ "$NGPU" -ge 4 ]; then ASK_GPUS=0,1; SERVE_GPUS=2,3; fi
 t0=$(date +%s)
 timeout 480 python3 -m pytest tests/gpu/test_gpu_engine.py -v -s -p no:cacheprovider > "$WORK/pytest_engine.log" 2>&1 &
 P1=$!
-timeout 480 python3 -m pytest tests/gpu/test_gpu_remote.py -v -s -p no:cacheprovider > "$WORK/pytest_remote.log" 2>&1 &
+CUDA_VISIBLE_DEVICES=${SERVE_GPUS:-$CUDA_VISIBLE_DEVICES_ALL} \
+  timeout 480 python3 -m pytest tests/gpu/test_gpu_remote.py -v -s -p no:cacheprovider > "$WORK/pytest_remote.log" 2>&1 &
 P2=$!
-timeout 300 python3 -m mimo_desktop ask "Describe the image." --attach /tmp/fox.png --model /tmp/tiny-omni --load-format dummy \
+CUDA_VISIBLE_DEVICES=${ASK_GPUS:-$CUDA_VISIBLE_DEVICES_ALL} \
+  timeout 300 python3 -m mimo_desktop ask "Describe the image." --attach /tmp/fox.png --model /tmp/tiny-omni --load-format dummy \
   --enforce-eager --mtp 0 --max-tokens 256 --ignore-eos --temperature 0 --gpu-memory "$MIMO_GPU_MEM" \
   --max-context 4096 --stats-json "$WORK/ask_mtp0.json" > "$WORK/ask_mtp0.out" 2> "$WORK/ask_mtp0.err" &
 P3=$!
