@@ -106,11 +106,16 @@ def load_model_config(model_dir: str | Path) -> ProcessorConfig:
     if not isinstance(hf, dict):
         raise ModelConfigError(f"{path} is not a JSON object.")
     try:
-        vision = _vision_params(hf)
-        params = {**vision, **_processor_params(hf, vision), **_audio_params(hf)}
+        config = config_from_hf(hf)
     except (AttributeError, TypeError, ValueError) as exc:
         raise ModelConfigError(f"{path} has an unusable vision or processor setting: {exc}") from None
-    return ProcessorConfig(**params, model_dir=folder, estimate=False, count_text=load_text_counter(folder))
+    return replace(config, model_dir=folder, count_text=load_text_counter(folder))
+
+
+def config_from_hf(hf: dict[str, Any]) -> ProcessorConfig:
+    """The processor parameters a config.json dict implies, with vLLM's fallbacks for what it leaves out."""
+    vision = _vision_params(hf)
+    return ProcessorConfig(**vision, **_processor_params(hf, vision), **_audio_params(hf), estimate=False)
 
 
 def _vision_params(hf: dict[str, Any]) -> dict[str, Any]:
