@@ -15,10 +15,10 @@ from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QMicrophonePermission, QObject, Signal, Slot
-from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSource
+from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSource, QMediaDevices
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from .devices import ASKING, chosen_microphone, microphone_combo, microphone_problem
+from .devices import ASKING, chosen_microphone, microphone_combo, microphone_problem, refill_microphones
 from .dialog import CaptureDialog, ScratchPath, format_clock
 
 MAX_SECONDS = 30 * 60
@@ -184,7 +184,16 @@ class AudioDialog(CaptureDialog):
             self._use_source(source)
         else:
             self.microphones.currentIndexChanged.connect(self._start_device)
+            self.watch = QMediaDevices(self)
+            self.watch.audioInputsChanged.connect(self._on_microphones_changed)
             self._start_device()
+
+    @Slot()
+    def _on_microphones_changed(self) -> None:
+        if self.recorder is not None and self.recorder.is_recording():
+            return
+        refill_microphones(self.microphones)
+        self._start_device()
 
     @Slot()
     def _start_device(self) -> None:
@@ -193,8 +202,10 @@ class AudioDialog(CaptureDialog):
             return self.ask_permission(QMicrophonePermission(), self._start_device)
         self.show_message(problem)
         if problem:
-            self.record_button.setEnabled(False)
-            self.microphones.setEnabled(False)
+            if self.recorder is not None:
+                self.recorder.source.stop()
+                self.recorder = None
+            self._set_recording(False)
             return
         self._use_source(MicrophoneSource(chosen_microphone(self.microphones), self))
 

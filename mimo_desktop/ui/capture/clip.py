@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCameraPermission, Slot
+from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from .devices import ASKING, NO_MICROPHONE, camera_combo, camera_problem, chosen_camera, chosen_microphone
-from .devices import microphone_combo, microphone_problem
+from .devices import microphone_combo, microphone_problem, refill_cameras, refill_microphones
 from .dialog import CaptureDialog, ScratchPath, format_clock
 from .recorder import DEFAULT_MAX_SECONDS, CaptureSource, ClipRecorder, DeviceSource
 
@@ -61,8 +62,19 @@ class ClipDialog(CaptureDialog):
         else:
             self.cameras.currentIndexChanged.connect(self._start_devices)
             self.microphones.currentIndexChanged.connect(self._start_devices)
+            self.watch = QMediaDevices(self)
+            self.watch.videoInputsChanged.connect(self._on_devices_changed)
+            self.watch.audioInputsChanged.connect(self._on_devices_changed)
             self._start_devices()
         self._show_elapsed()
+
+    @Slot()
+    def _on_devices_changed(self) -> None:
+        if self.recorder is not None and self.recorder.is_recording():
+            return  # a recording keeps its devices; a lost one ends it with the recorder's error
+        refill_cameras(self.cameras)
+        refill_microphones(self.microphones)
+        self._start_devices()
 
     @Slot()
     def _start_devices(self) -> None:
@@ -74,6 +86,8 @@ class ClipDialog(CaptureDialog):
             for widget in (self.record_button, self.cameras, self.microphones, self.max_seconds):
                 widget.setEnabled(False)
             return
+        for widget in (self.record_button, self.cameras, self.max_seconds):
+            widget.setEnabled(True)
         mic_problem = microphone_problem()
         self.show_message(f"{mic_problem} The clip will be silent." if mic_problem else "", problem=False)
         self.microphones.setEnabled(mic_problem != NO_MICROPHONE)

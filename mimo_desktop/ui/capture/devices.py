@@ -39,9 +39,7 @@ def camera_combo() -> QComboBox:
     combo = QComboBox()
     combo.setObjectName("cameraChoice")
     combo.setAccessibleName("Camera")
-    default = QMediaDevices.defaultVideoInput()
-    for device in sorted(QMediaDevices.videoInputs(), key=lambda d: d.id() != default.id()):
-        combo.addItem(device.description(), device)
+    refill_cameras(combo)
     return combo
 
 
@@ -49,10 +47,30 @@ def microphone_combo() -> QComboBox:
     combo = QComboBox()
     combo.setObjectName("microphoneChoice")
     combo.setAccessibleName("Microphone")
-    default = QMediaDevices.defaultAudioInput()
-    for device in sorted(QMediaDevices.audioInputs(), key=lambda d: d.id() != default.id()):
-        combo.addItem(device.description(), device)
+    refill_microphones(combo)
     return combo
+
+
+def refill_cameras(combo: QComboBox) -> None:
+    """List the cameras again (one was plugged in or out), keeping the choice when it is still there."""
+    default = QMediaDevices.defaultVideoInput()
+    _refill(combo, sorted(QMediaDevices.videoInputs(), key=lambda d: d.id() != default.id()))
+
+
+def refill_microphones(combo: QComboBox) -> None:
+    default = QMediaDevices.defaultAudioInput()
+    _refill(combo, sorted(QMediaDevices.audioInputs(), key=lambda d: d.id() != default.id()))
+
+
+def _refill(combo: QComboBox, devices: list) -> None:
+    current = combo.currentData()
+    combo.blockSignals(True)  # one "changed" at the end, not one per item
+    combo.clear()
+    for device in devices:
+        combo.addItem(device.description(), device)
+    kept = next((i for i, d in enumerate(devices) if current is not None and d.id() == current.id()), 0)
+    combo.setCurrentIndex(kept if devices else -1)
+    combo.blockSignals(False)
 
 
 def chosen_camera(combo: QComboBox) -> QCameraDevice:

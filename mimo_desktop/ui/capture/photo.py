@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCameraPermission, Qt, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtMultimedia import QCamera, QImageCapture, QMediaCaptureSession
+from PySide6.QtMultimedia import QCamera, QImageCapture, QMediaCaptureSession, QMediaDevices
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QWidget
 
-from .devices import ASKING, camera_combo, camera_problem, chosen_camera
+from .devices import ASKING, camera_combo, camera_problem, chosen_camera, refill_cameras
 from .dialog import CaptureDialog, ScratchPath
 
 JPEG_QUALITY = 92
@@ -53,6 +53,13 @@ class PhotoDialog(CaptureDialog):
         self.devices.currentIndexChanged.connect(self._start_camera)
         self.image_capture.imageCaptured.connect(self._on_image_captured)
         self.image_capture.errorOccurred.connect(self._on_capture_error)
+        self.watch = QMediaDevices(self)
+        self.watch.videoInputsChanged.connect(self._on_cameras_changed)
+        self._start_camera()
+
+    @Slot()
+    def _on_cameras_changed(self) -> None:
+        refill_cameras(self.devices)
         self._start_camera()
 
     @Slot()
@@ -61,18 +68,17 @@ class PhotoDialog(CaptureDialog):
         if problem == ASKING:
             return self.ask_permission(QCameraPermission(), self._start_camera)
         self.show_message(problem)
-        self._set_live(not problem)
-        if problem:
-            self.capture_button.setEnabled(False)
-            self.devices.setEnabled(False)
-            return
+        self.devices.setEnabled(not problem)
         if self.camera is not None:
             self.camera.stop()
             self.camera.deleteLater()
-        self.camera = QCamera(chosen_camera(self.devices), self)
-        self.camera.errorOccurred.connect(self._on_camera_error)
-        self.session.setCamera(self.camera)
-        self.camera.start()
+            self.camera = None
+        if not problem:
+            self.camera = QCamera(chosen_camera(self.devices), self)
+            self.camera.errorOccurred.connect(self._on_camera_error)
+            self.session.setCamera(self.camera)
+            self.camera.start()
+        self._set_live(not problem)
 
     def _set_live(self, live: bool) -> None:
         self.pages.setCurrentWidget(self.preview if live or self.photo is None else self.still)

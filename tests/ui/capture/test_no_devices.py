@@ -57,3 +57,16 @@ def test_the_composer_menu_opens_each_dialog_with_its_message(qtbot, composer, k
 def test_unknown_capture_kind_is_a_programming_error(qtbot, composer, scratch):
     with pytest.raises(ValueError, match="unknown capture kind"):
         open_capture("hologram", composer, scratch)
+
+
+def test_a_device_list_change_keeps_the_message_and_does_not_crash(qtbot, scratch):
+    # QMediaDevices announces plugging; here the lists are still empty afterwards
+    photo, clip, audio = PhotoDialog(scratch), ClipDialog(scratch), AudioDialog(scratch)
+    for dialog in (photo, clip, audio):
+        qtbot.addWidget(dialog)
+    photo.watch.videoInputsChanged.emit()
+    clip.watch.audioInputsChanged.emit()
+    audio.watch.audioInputsChanged.emit()
+    assert photo.message.text() == NO_CAMERA and not photo.capture_button.isEnabled()
+    assert clip.message.text() == NO_CAMERA and not clip.record_button.isEnabled()
+    assert audio.message.text() == NO_MICROPHONE and not audio.record_button.isEnabled()
