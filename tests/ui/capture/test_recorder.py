@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mimo_desktop.media.prepare import prepare
 from mimo_desktop.ui.capture.recorder import ClipRecorder
 
 from .synthetic import RED_STEP, TONE_HZ, SyntheticSource
@@ -42,6 +43,11 @@ def test_pushed_frames_and_samples_make_a_decodable_clip(qtbot, tmp_path):
     assert len(samples) / audio.sample_rate == pytest.approx(2.0, abs=0.1)
     spectrum = np.abs(np.fft.rfft(samples))
     assert np.fft.rfftfreq(len(samples), 1 / audio.sample_rate)[spectrum.argmax()] == pytest.approx(TONE_HZ, abs=5)
+    # and the media layer takes it like any file: video with its sound as a separate audio item
+    item = prepare(path)
+    assert item.kind == "video" and item.resized is not None and item.tokens > 0
+    assert item.duration_s == pytest.approx(2.0, abs=0.1)
+    assert item.audio_track is not None and item.audio_track.duration_s == pytest.approx(2.0, abs=0.1)
 
 
 def test_recording_stops_itself_at_the_maximum_length(qtbot, tmp_path):
