@@ -61,7 +61,17 @@ def build_window(store: Store, *, start_engine: bool = True):
     window.closing.connect(controller.shutdown)
     if start_engine:
         controller.engine.start_from_settings()
+    _warm_up_markdown()
     return window, controller
+
+
+def _warm_up_markdown() -> None:
+    """Load the Markdown and highlighting modules off the GUI thread while the user reads or types."""
+    import threading
+
+    from mimo_desktop.ui.markdown import warm_up
+
+    threading.Thread(target=warm_up, name="mimo-markdown-warm-up", daemon=True).start()
 
 
 def shutdown(controller, store: Store) -> None:

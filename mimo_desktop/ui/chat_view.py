@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextDocument
+from PySide6.QtCore import QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from mimo_desktop.core.conversation import Message, MessageState
+from mimo_desktop.core.conversation import Message, MessageState, Role
 
-from .markdown import code_blocks
-from .message_html import Branch, footer_html, header_html, message_html
+from .markdown import code_blocks, render_markdown
+from .message_html import Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import StreamRegion
 from .theme import html_colors
 
@@ -27,6 +34,7 @@ CONTROLLER_ACTIONS = ("regenerate", "retry", "edit", "branch")
 class ChatView(QTextBrowser):
     actionRequested = Signal(str, int, int)  # action, message id, argument (branch step)
     copied = Signal(str)  # what went to the clipboard, for the status bar
+    streamFinished = Signal(int)  # message id: its footer is shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +47,11 @@ class ChatView(QTextBrowser):
         self._branches: dict[int, Branch] = {}
         self._thinking_open: set[int] = set()
         self._stream: StreamRegion | None = None
+        self._want: tuple[str, str] = ("", "")
+        self._finish_with: tuple[Message, Branch | None] | None = None
+        self._bodies: dict[tuple[int, int, bool], str] = {}  # rendered Markdown of finished messages
+        self._catch_up = QTimer(self, singleShot=True, interval=1)
+        self._catch_up.timeout.connect(self._paint_now)
         self._dark = False
         self.show_placeholder()
 
@@ -53,50 +66,86 @@ class ChatView(QTextBrowser):
         return self._dark
 
     def show_placeholder(self, text: str = "Start a conversation: type a question below.") -> None:
-        self._messages, self._stream = [], None
+        self._messages, self._stream, self._finish_with = [], None, None
         self.setHtml(f"<p style='color: gray; text-align: center; margin-top: 40px'>{html.escape(text)}</p>")
 
     def show_messages(self, messages: list[Message], branches: dict[int, Branch] | None = None) -> None:
-        """Render the thread; a last message that is streaming gets a StreamRegion for its body."""
-        self._messages = list(messages)
-        self._branches = dict(branches or {})
-        self._stream = None
+        """Render the thread; a last message that is streaming gets a StreamRegion for its body.
+
+        When the thread only grew (a question sent, an answer begun), the new messages are appended
+        and everything above keeps its rendered form; otherwise the document is rebuilt from
+        cached bodies, so Markdown is rendered once per message.
+        """
+        branches = dict(branches or {})
         if not messages:
             self.show_placeholder()
             return
+        shown = len(self._messages)
+        grew = (self._stream is None and 0 < shown < len(messages) and messages[:shown] == self._messages
+                and all(self._branches.get(m.id) == branches.get(m.id) for m in messages[:shown]))
+        self._messages, self._branches = list(messages), branches
+        self._stream, self._finish_with = None, None
         colors = html_colors(self._dark)
         streaming = messages[-1] if messages[-1].state is MessageState.STREAMING else None
-        finished = messages[:-1] if streaming else messages
-        parts = [message_html(m, self._branches.get(m.id), colors, dark=self._dark,
-                              thinking_open=m.id in self._thinking_open) for m in finished]
+        new = messages[shown:] if grew else messages
+        parts = [self._message_html(m, colors) for m in (new[:-1] if streaming else new)]
         if streaming is not None:
-            parts.append(header_html(streaming))
-        self.setHtml("<hr/>".join(parts))
+            parts.append(header_html(streaming) + attachments_html(streaming, colors))
+        if grew:
+            cursor = QTextCursor(self.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            cursor.insertHtml("<hr/>".join(parts))
+        else:
+            self.setHtml("<hr/>".join(parts))
         if streaming is not None:
             self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark)
-            if streaming.text or streaming.reasoning:
-                self._stream.paint(streaming.text, streaming.reasoning)
+            self._want = (streaming.text, streaming.reasoning)
+            self._paint_now()
         self.scroll_to_end()
+
+    def _message_html(self, msg: Message, colors) -> str:
+        key = (msg.id, hash(msg.text), self._dark)
+        body = self._bodies.get(key)
+        if body is None and msg.role is Role.ASSISTANT:
+            body = render_markdown(msg.text, message_id=msg.id, dark=self._dark)
+            self._bodies[key] = body
+        return message_html(msg, self._branches.get(msg.id), colors, dark=self._dark,
+                            thinking_open=msg.id in self._thinking_open, body=body)
 
     def paint_stream(self, text: str, reasoning: str) -> None:
         if self._stream is None:
             return
-        follow = self._at_bottom()
-        self._stream.paint(text, reasoning)
-        if follow:
-            self.scroll_to_end()
+        self._want = (text, reasoning)
+        self._paint_now()
 
     def finish_stream(self, message: Message, branch: Branch | None) -> None:
         """Final text, then state, stats and actions under it; the rest of the document is untouched."""
         if self._stream is None or self._stream.message_id != message.id:
             return
+        self._want = (message.text, message.reasoning)
+        self._finish_with = (message, branch)
+        self._catch_up.start()  # from the next event-loop turn: the store write was this one
+
+    @Slot()
+    def _paint_now(self) -> None:
+        """Paint what is wanted; if the region trails behind, continue from the next event-loop turn."""
+        stream = self._stream
+        if stream is None:
+            return
         follow = self._at_bottom()
-        self._stream.paint(message.text, message.reasoning)
-        self._stream.finish(footer_html(message, branch, html_colors(self._dark)))
-        self._stream = None
-        self._messages[-1] = message
-        if branch is not None:
-            self._branches[message.id] = branch
+        caught_up = stream.paint(*self._want)
+        if not caught_up:
+            self._catch_up.start()
+        elif self._finish_with is not None:
+            message, branch = self._finish_with
+            self._finish_with, self._stream = None, None
+            stream.finish(footer_html(message, branch, html_colors(self._dark)))
+            self._bodies[(message.id, hash(message.text), self._dark)] = "".join(stream.rendered_html)
+            self._messages[-1] = message
+            if branch is not None:
+                self._branches[message.id] = branch
+            self.streamFinished.emit(message.id)
         if follow:
             self.scroll_to_end()
 

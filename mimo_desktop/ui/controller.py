@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
@@ -247,7 +247,7 @@ class ChatController(QObject):
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
         if not busy:
-            self.refresh_list()
+            QTimer.singleShot(0, self, self.refresh_list)  # its own event-loop turn: the answer's end was this one
 
     # ------------------------------------------------------ message actions
     @Slot(str, int, int)

@@ -9,6 +9,7 @@ and consecutive deltas of one request arrive merged. Nothing here touches widget
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -28,6 +29,9 @@ from mimo_desktop.engine.types import (
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_S = 30.0
+# While the engine thread runs Python flat out (a fast stream), the GUI thread must win the GIL
+# back quickly: at CPython's default 5 ms each of its many short Qt calls could wait that long.
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 class EngineBridge(QObject):
@@ -56,6 +60,7 @@ class EngineBridge(QObject):
     def start(self, factory: EngineFactory, *, tick_s: float = 1.0) -> None:
         """Replace any running engine with one made by ``factory``."""
         self.shutdown()
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self._host = EngineHost(factory, self._on_engine_event, tick_s=tick_s)
         self.state = "starting"
         self._host.start()
@@ -102,24 +107,24 @@ class EngineBridge(QObject):
     def _drain(self) -> None:
         with self._lock:
             events, self._queue = self._queue, []
-        pending: TextDelta | None = None
+        run: list[TextDelta] = []  # consecutive deltas of one request and kind, emitted as one
         for event in events:
             if isinstance(event, TextDelta):
-                if pending and pending.request_id == event.request_id and pending.reasoning == event.reasoning:
-                    pending = TextDelta(pending.request_id, pending.text + event.text,
-                                        pending.token_count + event.token_count, pending.reasoning)
-                    continue
-                self._emit_text(pending)
-                pending = event
+                if run and (run[0].request_id != event.request_id or run[0].reasoning != event.reasoning):
+                    self._emit_text(run)
+                    run = []
+                run.append(event)
                 continue
-            self._emit_text(pending)
-            pending = None
+            self._emit_text(run)
+            run = []
             self._dispatch(event)
-        self._emit_text(pending)
+        self._emit_text(run)
 
-    def _emit_text(self, delta: TextDelta | None) -> None:
-        if delta is not None:
-            self.textReceived.emit(delta.request_id, delta.text, delta.token_count, delta.reasoning)
+    def _emit_text(self, run: list[TextDelta]) -> None:
+        if run:
+            first = run[0]
+            text = first.text if len(run) == 1 else "".join(d.text for d in run)
+            self.textReceived.emit(first.request_id, text, sum(d.token_count for d in run), first.reasoning)
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, Finished):

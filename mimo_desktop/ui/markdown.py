@@ -28,6 +28,14 @@ def _markdown():
     return md
 
 
+def warm_up() -> None:
+    """Import markdown-it and Pygments and load the common lexers (~0.2 s), so the first code block
+    of the first answer does not freeze the window. Runs on a daemon thread at start-up."""
+    render_markdown("**warm** `up`\n\n| a |\n| - |\n| b |\n\n```python\nx = 1\n```\n")
+    for lang in ("bash", "json", "javascript", "c", "cpp", "rust"):
+        highlight_code("x", lang)
+
+
 def render_markdown(text: str, *, message_id: int = 0, first_code_index: int = 0, dark: bool = False) -> str:
     return render_with_count(text, message_id=message_id, first_code_index=first_code_index, dark=dark)[0]
 
@@ -56,19 +64,33 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     return bar + highlight_code(token.content, lang, dark=env.get("dark", False))
 
 
-def highlight_code(code: str, lang: str, *, dark: bool = False) -> str:
-    from pygments import highlight
+@lru_cache(maxsize=4)
+def _formatter(dark: bool):
     from pygments.formatters import HtmlFormatter
+
+    # Inline styles: QTextDocument has no stylesheet cascade for classes from a <style> block per fragment.
+    # Made once per style: building one computes the whole style table.
+    return HtmlFormatter(noclasses=True, nowrap=False, style=DARK_CODE_STYLE if dark else LIGHT_CODE_STYLE)
+
+
+@lru_cache(maxsize=64)
+def _lexer(lang: str):
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
     try:
-        lexer = get_lexer_by_name(lang or "text")
+        return get_lexer_by_name(lang or "text")
     except ClassNotFound:
+        return None
+
+
+def highlight_code(code: str, lang: str, *, dark: bool = False) -> str:
+    from pygments import highlight
+
+    lexer = _lexer(lang.lower())
+    if lexer is None:
         return plain_code(code)
-    style = DARK_CODE_STYLE if dark else LIGHT_CODE_STYLE
-    # Inline styles: QTextDocument has no stylesheet cascade for classes from a <style> block per fragment.
-    return highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=False, style=style))
+    return highlight(code, lexer, _formatter(dark))
 
 
 def plain_code(code: str) -> str:

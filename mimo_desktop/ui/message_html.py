@@ -111,13 +111,15 @@ def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
 
 
 def message_html(msg: Message, branch: Branch | None, colors: HtmlColors, *,
-                 dark: bool = False, thinking_open: bool = False) -> str:
-    """A finished message (or the part above the body of one that streams)."""
+                 dark: bool = False, thinking_open: bool = False, body: str | None = None) -> str:
+    """A finished message; ``body`` is its Markdown already rendered, where the caller kept it."""
     parts = [header_html(msg), attachments_html(msg, colors)]
     if msg.reasoning:
         show = thinking_expanded_html if thinking_open else thinking_collapsed_html
         parts.append(show(msg.id, msg.reasoning, colors))
-    if msg.role is Role.ASSISTANT:
+    if body is not None:
+        parts.append(body)
+    elif msg.role is Role.ASSISTANT:
         parts.append(render_markdown(msg.text, message_id=msg.id, dark=dark))
     else:
         parts.append(user_body_html(msg.text))

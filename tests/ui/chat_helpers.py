@@ -13,7 +13,8 @@ def send(qtbot, window, text: str) -> None:
 
 
 def wait_idle(qtbot, window, timeout: int = 10000) -> None:
-    qtbot.waitUntil(lambda: not window.controller.streamer.busy, timeout=timeout)
+    qtbot.waitUntil(lambda: not window.controller.streamer.busy and window.chat.streaming_message_id is None,
+                    timeout=timeout)
 
 
 def links(chat) -> list[str]:
