@@ -63,6 +63,10 @@ class DraftAttachment:
     kind: str
     prepared: Any = None  # PreparedMedia | None
     error: str | None = None
+    header_cost: Any = None  # MediaCost read from the header while ``prepared`` is pending
+
+    def reset(self) -> None:
+        self.prepared = self.error = self.header_cost = None
 
     @property
     def preparing(self) -> bool:
@@ -70,7 +74,8 @@ class DraftAttachment:
 
     @property
     def tokens(self) -> int:
-        return item_tokens(self.prepared) if self.prepared is not None else 0
+        known = self.prepared if self.prepared is not None else self.header_cost
+        return item_tokens(known) if known is not None else 0
 
 
 def item_tokens(item: Any) -> int:
@@ -165,6 +170,12 @@ class AttachmentChip(QFrame):
         self.busy.show()
         self.detail.setText("Preparing…")
         self.detail.setStyleSheet("")
+
+    def show_header_cost(self, cost: Any) -> None:
+        facts = [format_cost(item_tokens(cost), True), "preparing…"]
+        if cost.duration_s is not None:
+            facts.insert(0, format_duration(cost.duration_s))
+        self.detail.setText(" · ".join(facts))
 
     def show_result(self, result: MediaResult) -> None:
         self.busy.hide()

@@ -96,6 +96,7 @@ class Composer(QWidget):
         self._capture_dialog: QWidget | None = None
         self._worker = MediaWorker(self)
         self._worker.prepared.connect(self._on_prepared)
+        self._worker.estimated.connect(self._on_estimated)
         self._worker.configLoaded.connect(self._on_config_loaded)
         self.edit.submitted.connect(self._on_submit)
         self.edit.textChanged.connect(self._refresh)
@@ -290,6 +291,14 @@ class Composer(QWidget):
 
     # ------------------------------------------------------------------ worker results
     @Slot(int, object)
+    def _on_estimated(self, chip_id: int, cost: Any) -> None:
+        draft = self._drafts.get(chip_id)
+        if draft is not None and draft.preparing:
+            draft.header_cost = cost
+            self.strip.chips[chip_id].show_header_cost(cost)
+            self._refresh()
+
+    @Slot(int, object)
     def _on_prepared(self, chip_id: int, result: MediaResult) -> None:
         draft = self._drafts.get(chip_id)
         if draft is None:
@@ -308,7 +317,7 @@ class Composer(QWidget):
         self._config = config
         self._config_note = f"Costs are estimates: {error}" if error else ""
         for chip_id, draft in self._drafts.items():  # the costs depend on the config: measure again
-            draft.prepared, draft.error = None, None
+            draft.reset()
             self.strip.chips[chip_id].show_preparing()
             self._worker.submit(chip_id, draft.path, self._current_config())
         self._refresh()

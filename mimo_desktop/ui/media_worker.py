@@ -36,13 +36,22 @@ class MediaResult:
     duration_s: float | None = None
 
 
-def prepare_with_preview(path: Path, config: Any) -> MediaResult:
-    """Prepare ``path`` with the media layer and make its preview (runs on a worker thread)."""
+def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], None]) -> MediaResult:
+    """Prepare ``path`` with the media layer and make its preview (runs on a worker thread).
+
+    The cost read from the file's header goes to ``on_estimate`` first, so a long
+    video shows its cost long before its frames are decoded.
+    """
     # lazy: the heavy modules load on first use. (Not ``from mimo_desktop.media import prepare``:
     # once the submodule of that name is imported, the package attribute is the module.)
+    from mimo_desktop.media.costs import estimate
     from mimo_desktop.media.prepare import prepare
     from mimo_desktop.media.preview import waveform_peaks
 
+    try:
+        on_estimate(estimate(path, config))
+    except MimoError:
+        pass  # prepare finds the same problem and says it
     try:
         item = prepare(path, config)
     except MimoError as exc:
@@ -88,11 +97,13 @@ class MediaWorker(QObject):
     """Runs media jobs on a small pool; ``prepared`` and ``configLoaded`` arrive on the GUI thread."""
 
     prepared = Signal(int, object)  # job id, MediaResult
+    estimated = Signal(int, object)  # job id, MediaCost from the header, before ``prepared``
     configLoaded = Signal(int, object, str)  # request id, ProcessorConfig or None, error text
     busyChanged = Signal(bool)
 
     # emitted from worker threads; connected queued to our own slots
     _jobDone = Signal(int, object)
+    _jobEstimated = Signal(int, object)
     _configDone = Signal(int, object, str)
 
     def __init__(
@@ -100,7 +111,7 @@ class MediaWorker(QObject):
         parent: QObject | None = None,
         *,
         max_workers: int = 2,
-        prepare: Callable[[Path, Any], MediaResult] = prepare_with_preview,
+        prepare: Callable[[Path, Any, Callable[[Any], None]], MediaResult] = prepare_with_preview,
     ) -> None:
         super().__init__(parent)
         self._prepare = prepare
@@ -110,11 +121,12 @@ class MediaWorker(QObject):
         self._futures: dict[tuple[str, int], Future] = {}
         self._closed = False
         self._jobDone.connect(self._on_job_done, Qt.ConnectionType.QueuedConnection)
+        self._jobEstimated.connect(self._on_job_estimated, Qt.ConnectionType.QueuedConnection)
         self._configDone.connect(self._on_config_done, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------ GUI-thread API
     def submit(self, job_id: int, path: Path, config: Any) -> None:
-        future = self._pool().submit(self._run_prepare, path, config)
+        future = self._pool().submit(self._run_prepare, job_id, path, config)
         self._track(("job", job_id), future)
         future.add_done_callback(partial(self._emit_job, job_id))
 
@@ -165,9 +177,9 @@ class MediaWorker(QObject):
                 self._executor = None
             self.busyChanged.emit(False)
 
-    def _run_prepare(self, path: Path, config: Any) -> MediaResult:
+    def _run_prepare(self, job_id: int, path: Path, config: Any) -> MediaResult:
         try:
-            return self._prepare(path, config)
+            return self._prepare(path, config, partial(self._jobEstimated.emit, job_id))
         except Exception as exc:  # a bug in a decoder must not kill the worker silently
             return MediaResult(error=f"Could not prepare {path.name}: {exc}")
 
@@ -189,6 +201,11 @@ class MediaWorker(QObject):
             self._configDone.emit(request_id, config, error)
 
     # GUI thread
+    @Slot(int, object)
+    def _on_job_estimated(self, job_id: int, cost: Any) -> None:
+        if ("job", job_id) in self._futures:
+            self.estimated.emit(job_id, cost)
+
     @Slot(int, object)
     def _on_job_done(self, job_id: int, result: MediaResult) -> None:
         if self._futures.pop(("job", job_id), None) is None:

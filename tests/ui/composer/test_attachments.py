@@ -197,3 +197,33 @@ def test_the_capture_menu_offers_every_capture(qtbot, composer):
     menu.actions()[3].trigger()  # the whole screen, straight into an attachment
     wait_prepared(qtbot, composer, 1)
     assert composer.attachments()[0].kind == "image"
+
+
+def test_the_header_cost_shows_while_the_video_is_still_being_decoded(qtbot, composer, media):
+    import threading
+
+    from mimo_desktop.media.costs import estimate
+
+    gate = threading.Event()
+    real = composer._worker._prepare
+
+    def held_after_the_header(path, config, on_estimate):
+        def announce_then_wait(cost):
+            on_estimate(cost)
+            gate.wait(20)  # decoding "takes long": the test lets it go on
+
+        return real(path, config, announce_then_wait)
+
+    composer._worker._prepare = held_after_the_header
+    drop(composer, media / "clip.mp4")
+    header = estimate(media / "clip.mp4")
+    text = f"0:02 · ≈ {header.total_tokens:,} tokens · preparing…"
+    try:
+        qtbot.waitUntil(lambda: chip(composer).detail.text() == text, timeout=20_000)
+        assert composer.attachments()[0].preparing and chip(composer).busy.isVisible()
+        assert f"attachments {header.total_tokens:,}" in composer.meter.text()
+        assert composer.reason.text() == "Wait: preparing clip.mp4…"
+    finally:
+        gate.set()
+    wait_prepared(qtbot, composer, 1)
+    assert composer.attachments()[0].prepared.total_tokens == header.total_tokens  # the header was right
