@@ -158,21 +158,27 @@ def _download(args: argparse.Namespace) -> int:
 def _run_cancellable(download) -> None:
     """Run on a worker thread so Ctrl-C reaches us here and turns into a clean, resumable cancel."""
     failure: list[BaseException] = []
+    finished = threading.Event()
 
     def work() -> None:
         try:
             download.run()
         except BaseException as exc:  # re-raised on the main thread below
             failure.append(exc)
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=work, name="model-download-main")
     worker.start()
+    # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
+    # finished while it still runs (CPython issue 90882), and we would report success.
     try:
-        while worker.is_alive():
-            worker.join(0.2)
+        while not finished.wait(0.2):
+            pass
     except KeyboardInterrupt:
         download.cancel()
-        worker.join()
+        finished.wait()
+    worker.join()
     if failure:
         raise failure[0]
 

@@ -12,6 +12,7 @@ running the same download again resumes every file where it stopped.
 from __future__ import annotations
 
 import shutil
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -51,7 +52,7 @@ class ModelDownload:
         self._free_space = free_space
         self._disk_reserve = disk_reserve
         self._cancel = cancel_event or threading.Event()
-        self._responses: set[httpx.Response] = set()
+        self._sockets: dict[str, socket.socket] = {}  # file path -> socket of its open response
         self._responses_lock = threading.Lock()
         self._state = LocalState(plan.folder)
         sizes = {f.path: f.size for f in plan.files}
@@ -61,14 +62,21 @@ class ModelDownload:
         return self.tracker.subscribe(listener)
 
     def cancel(self) -> None:
-        """Stop soon (within one chunk, or at once for a stalled connection); safe from any thread."""
+        """Stop within a moment, even a worker blocked on a silent server; safe from any thread."""
         self._cancel.set()
         with self._responses_lock:
-            responses = list(self._responses)
-        for response in responses:
-            response.close()  # unblocks a worker waiting on a silent server
+            sockets = list(self._sockets.values())
+        for sock in sockets:
+            # Closing the response from here would not wake a recv() blocked in another thread on Linux;
+            # shutting the socket down does, and the worker then sees the cancel flag.
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
 
     def check_disk_space(self) -> None:
+        if not self.plan.remaining:
+            return  # nothing will be written
         needed = self.plan.bytes_to_fetch + self._disk_reserve
         free = self._free_space(self.plan.folder)
         if free < needed:
@@ -150,11 +158,14 @@ class ModelDownload:
         ).run()
 
     def _track(self, path: str, response: httpx.Response | None) -> None:
+        """Remember the socket under each open response (httpx's "network_stream" extension) for cancel()."""
+        stream = response.extensions.get("network_stream") if response is not None else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
         with self._responses_lock:
-            if response is not None:
-                self._responses.add(response)
+            if sock is not None:
+                self._sockets[path] = sock
             else:
-                self._responses = {r for r in self._responses if not r.is_closed}
+                self._sockets.pop(path, None)
 
 
 def download_model(repo_id: str, folder: Path, *, revision: str | None = None, token: str | None = None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,33 @@ def test_download_through_the_entry_point_with_hf_endpoint(_omni_checkpoint: Pat
     assert "11 files, 3.6 MiB; 3.6 MiB to fetch into" in result.stderr
     assert "100.0%  3.6 MiB of 3.6 MiB  files 11/11" in result.stderr
     assert "Ready: the model can start." in result.stdout
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_cancels_the_download_cleanly(_omni_checkpoint: Path, tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        hub.add_folder("XiaomiMiMo/MiMo-tiny", _omni_checkpoint)
+        hub.faults.stall_after["model-00002-of-00003.safetensors"] = 100_000
+        env = dict(os.environ, HF_ENDPOINT=hub.endpoint, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "mimo_desktop", "model", "download", "XiaomiMiMo/MiMo-tiny", "--to",
+             str(tmp_path / "dl"), "--workers", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        assert hub.faults.stalled.wait(30)
+        parts = tmp_path / "dl" / ".mimo-download" / "parts"
+        deadline = time.monotonic() + 30
+        while _part_sizes(parts) != [100_000] and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the child has written what the server sent before stalling
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    assert child.returncode == 1
+    assert err.splitlines()[-1] == (
+        "mimo-desktop model download: Download cancelled. Start it again to resume where it stopped."
+    )
+    assert _part_sizes(parts) == [100_000]
+    assert not (tmp_path / "dl" / "model-00002-of-00003.safetensors").exists()
+
+
+def _part_sizes(folder: Path) -> list[int]:
+    return [p.stat().st_size for p in folder.iterdir()] if folder.is_dir() else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,26 @@ def test_connection_cut_is_retried_within_one_run(hub: FakeHub, _omni_checkpoint
     assert same_tree(_omni_checkpoint, tmp_path / "model")
 
 
+def test_server_that_ignores_range_restarts_the_file_cleanly(hub: FakeHub, _omni_checkpoint: Path,
+                                                             tmp_path: Path) -> None:
+    hub.faults.cut_after[SHARD] = 400_000
+    hub.faults.ignore_range = True
+    download, events = run(hub, tmp_path / "model", retries=1, retry_wait_s=0)
+
+    download.run()
+
+    assert [r.range for r in hub.file_gets(SHARD)] == [None, "bytes=400000-"]
+    assert same_tree(_omni_checkpoint, tmp_path / "model")
+    assert events[-1].done_bytes == events[-1].total_bytes  # the 400 kB counted twice were taken back
+
+
+def test_second_run_with_a_full_disk_is_fine_when_nothing_is_left(hub: FakeHub, tmp_path: Path) -> None:
+    run(hub, tmp_path / "model")[0].run()
+    plan = plan_download(REPO, tmp_path / "model", endpoint=hub.endpoint)
+
+    assert ModelDownload(plan, endpoint=hub.endpoint, free_space=lambda folder: 0).run() == tmp_path / "model"
+
+
 def test_cancel_keeps_the_partial_file_and_the_next_run_resumes(hub: FakeHub, _omni_checkpoint: Path,
                                                                 tmp_path: Path) -> None:
     target = tmp_path / "model"
@@ -129,6 +150,9 @@ def test_cancel_unblocks_a_stalled_connection(hub: FakeHub, tmp_path: Path) -> N
     worker.start()
 
     assert hub.faults.stalled.wait(10)
+    part = LocalState(tmp_path / "model").part_path(next(f for f in download.plan.files if f.path == SHARD))
+    while not (part.is_file() and part.stat().st_size == 50_000):
+        time.sleep(0.01)  # the worker has read all the server sent and now blocks in recv()
     download.cancel()
     worker.join(10)
 
