@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -142,40 +144,34 @@ def plan_download(repo_id: str, folder: Path, *, revision: str | None = None, to
     return DownloadPlan(repo_id, revision, commit, folder, files, present, complete)
 
 
-class _hub_errors:
+@contextmanager
+def _hub_errors(repo: str, revision: str, endpoint: str) -> Iterator[None]:
     """Turn huggingface_hub's errors into messages that say what to do."""
+    from huggingface_hub.errors import (
+        GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError,
+    )
 
-    def __init__(self, repo_id: str, revision: str, endpoint: str) -> None:
-        self.repo_id, self.revision, self.endpoint = repo_id, revision, endpoint
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is None or isinstance(exc, DownloadError):
-            return False
-        from huggingface_hub.errors import (
-            GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError,
-        )
-
-        repo = self.repo_id
-        if isinstance(exc, GatedRepoError):
-            raise RepoAccessError(
-                f"{repo} is gated: accept its terms on its Hub page, then save your Hugging Face token "
-                "(mimo-desktop model token set) and try again."
-            ) from exc
-        if isinstance(exc, RevisionNotFoundError):
-            raise RepoAccessError(f"{repo} has no branch, tag or commit named {self.revision!r}.") from exc
-        if isinstance(exc, RepositoryNotFoundError):
-            raise RepoAccessError(
-                f"{repo} was not found on {self.endpoint}. Check the name; if the repository is private, "
-                "save a Hugging Face token that can read it (mimo-desktop model token set)."
-            ) from exc
-        if isinstance(exc, OfflineModeIsEnabled):
-            raise DownloadError("Hugging Face offline mode is on (HF_HUB_OFFLINE); turn it off to download.") from exc
-        if isinstance(exc, HfHubHTTPError):
-            status = exc.response.status_code if exc.response is not None else "?"
-            raise DownloadError(f"{self.endpoint} answered HTTP {status} for {repo}; try again later.") from exc
-        if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2", "requests"):
-            raise DownloadError(f"Cannot reach {self.endpoint} ({type(exc).__name__}: {exc}). Check the network.") from exc
-        return False
+    try:
+        yield
+    except GatedRepoError as exc:
+        raise RepoAccessError(
+            f"{repo} is gated: accept its terms on its Hub page, then save your Hugging Face token "
+            "(mimo-desktop model token set) and try again."
+        ) from exc
+    except RevisionNotFoundError as exc:
+        raise RepoAccessError(f"{repo} has no branch, tag or commit named {revision!r}.") from exc
+    except RepositoryNotFoundError as exc:
+        raise RepoAccessError(
+            f"{repo} was not found on {endpoint}. Check the name; if the repository is private, "
+            "save a Hugging Face token that can read it (mimo-desktop model token set)."
+        ) from exc
+    except OfflineModeIsEnabled as exc:
+        raise DownloadError("Hugging Face offline mode is on (HF_HUB_OFFLINE); turn it off to download.") from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise DownloadError(f"{endpoint} answered HTTP {status} for {repo}; try again later.") from exc
+    except Exception as exc:
+        # huggingface_hub 2.x talks through httpx2, 1.x through httpx: match the transport errors by package.
+        if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2"):
+            raise DownloadError(f"Cannot reach {endpoint} ({type(exc).__name__}: {exc}). Check the network.") from exc
+        raise

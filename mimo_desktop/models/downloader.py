@@ -53,7 +53,7 @@ class ModelDownload:
         self._disk_reserve = disk_reserve
         self._cancel = cancel_event or threading.Event()
         self._sockets: dict[str, socket.socket] = {}  # file path -> socket of its open response
-        self._responses_lock = threading.Lock()
+        self._sockets_lock = threading.Lock()
         self._state = LocalState(plan.folder)
         sizes = {f.path: f.size for f in plan.files}
         self.tracker = ProgressTracker(sizes, plan.present, interval_s=progress_interval_s)
@@ -64,7 +64,7 @@ class ModelDownload:
     def cancel(self) -> None:
         """Stop within a moment, even a worker blocked on a silent server; safe from any thread."""
         self._cancel.set()
-        with self._responses_lock:
+        with self._sockets_lock:
             sockets = list(self._sockets.values())
         for sock in sockets:
             # Closing the response from here would not wake a recv() blocked in another thread on Linux;
@@ -161,7 +161,7 @@ class ModelDownload:
         """Remember the socket under each open response (httpx's "network_stream" extension) for cancel()."""
         stream = response.extensions.get("network_stream") if response is not None else None
         sock = stream.get_extra_info("socket") if stream is not None else None
-        with self._responses_lock:
+        with self._sockets_lock:
             if sock is not None:
                 self._sockets[path] = sock
             else:
