@@ -42,12 +42,12 @@ def _visible_indices(count: int) -> list[int]:
     if visible is None:
         return list(range(count))
     picked = []
-    for item in visible.split(","):
-        item = item.strip()
-        if item.isdigit() and int(item) < count:
-            picked.append(int(item))
-        elif item:
-            return []  # UUIDs or invalid entries: let torch interpret them instead
+    for item in (i.strip() for i in visible.split(",")):
+        if not item.isdigit():
+            return [] if item else picked  # UUIDs / MIG names: let torch interpret them instead
+        if int(item) >= count:
+            break  # CUDA ignores an invalid index and every one after it
+        picked.append(int(item))
     return picked
 
 
@@ -72,7 +72,8 @@ def _from_nvml() -> GpuSurvey | None:
             name = pynvml.nvmlDeviceGetName(handle)
             name = name.decode() if isinstance(name, bytes) else name
             gpus.append(GpuInfo(position, name, int(memory.total), int(memory.free)))
-        reason = "" if gpus else "the NVIDIA driver reports no usable GPU"
+        hidden = os.environ.get("CUDA_VISIBLE_DEVICES") is not None and count > 0
+        reason = "" if gpus else ("CUDA_VISIBLE_DEVICES hides every GPU" if hidden else "the NVIDIA driver reports no GPU")
         return GpuSurvey(tuple(gpus), "nvml", reason)
     finally:
         pynvml.nvmlShutdown()

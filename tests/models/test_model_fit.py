@@ -8,7 +8,7 @@ from mimo_desktop.models.errors import FitError
 from mimo_desktop.models.fit import (
     RUNTIME_RESERVE_BYTES, estimate_fit, kv_cache_bytes, minimum_tp, needs_per_gpu, valid_tp_sizes,
 )
-from mimo_desktop.models.gpus import GpuInfo, detect_gpus
+from mimo_desktop.models.gpus import GpuInfo, _visible_indices, detect_gpus
 from mimo_desktop.models.model_config import interpret_config
 from mimo_desktop.models.units import GIB
 
@@ -123,3 +123,13 @@ def test_detect_gpus_reports_a_reason_or_real_gpus() -> None:
         assert all(g.total_bytes >= g.free_bytes > 0 and g.name for g in survey.gpus)
     else:
         assert survey.reason and survey.gpus == ()
+
+
+@pytest.mark.parametrize(("visible", "expected"), [(None, [0, 1, 2, 3]), ("2,0", [2, 0]), ("1, 7", [1]), ("", []),
+                                                   ("GPU-5e1f", [])])
+def test_cuda_visible_devices_is_respected(visible, expected, monkeypatch) -> None:
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert _visible_indices(4) == expected
