@@ -10,7 +10,9 @@ from typing import Any
 from mimo_desktop.models.errors import (
     DownloadCancelled, DownloadError, FitError, ModelFolderError, ModelsError, NotEnoughDiskError, RepoAccessError,
 )
-from mimo_desktop.models.fit import FitEstimate, estimate_fit, minimum_tp, needs_per_gpu, valid_tp_sizes
+from mimo_desktop.models.fit import (
+    FitEstimate, estimate_fit, estimate_fit_for, minimum_tp, needs_per_gpu, valid_tp_sizes,
+)
 from mimo_desktop.models.folder_check import check_model_folder
 from mimo_desktop.models.gpus import GpuInfo, GpuSurvey, detect_gpus
 from mimo_desktop.models.progress import DownloadProgress, FileProgress, ProgressListener
@@ -39,6 +41,6 @@ __all__ = [
     "DownloadCancelled", "DownloadError", "DownloadPlan", "DownloadProgress", "Feature", "FileProgress", "FitError",
     "FitEstimate", "GpuInfo", "GpuSurvey", "ModelDownload", "ModelFolderError", "ModelFolderReport", "ModelsError",
     "NotEnoughDiskError", "Problem", "ProgressListener", "RepoAccessError", "check_model_folder", "delete_hub_token",
-    "detect_gpus", "download_model", "estimate_fit", "minimum_tp", "needs_per_gpu", "plan_download", "read_hub_token",
+    "detect_gpus", "download_model", "estimate_fit", "estimate_fit_for", "minimum_tp", "needs_per_gpu", "plan_download", "read_hub_token",
     "save_hub_token", "valid_tp_sizes",
 ]

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TextIO
 
 from mimo_desktop.models.errors import ModelsError
+from mimo_desktop.models.fit import DEFAULT_CONTEXT_TOKENS as DEFAULT_CONTEXT
 from mimo_desktop.models.progress import DownloadProgress
 
-DEFAULT_CONTEXT = 32768
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,10 +98,7 @@ def _check(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from mimo_desktop.models.folder_check import check_model_folder
 
-    report = check_model_folder(args.folder)
-    if report.config is None or report.config.shape is None:
-        raise ModelsError(f"{args.folder}/config.json does not give the model's layer sizes, so fit cannot be estimated.")
-    fit = _fit_for(report, args)
+    fit = _fit_for(check_model_folder(args.folder), args)
     if args.json:
         print(json.dumps(_fit_dict(fit), indent=1))
     else:
@@ -112,16 +109,9 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _fit_for(report, args: argparse.Namespace):
-    from mimo_desktop.models.fit import estimate_fit, minimum_tp
-    from mimo_desktop.models.gpus import detect_gpus
+    from mimo_desktop.models.fit import estimate_fit_for
 
-    shape = report.config.shape
-    context = min(args.context, shape.max_context) if shape.max_context else args.context
-    gpus = detect_gpus().gpus
-    tp = args.tp
-    if tp is None:  # pick the smallest that fits this machine's GPUs, else the largest it has
-        tp = (minimum_tp(shape, report.weight_bytes, min(g.total_bytes for g in gpus), context) if gpus else None) or 1
-    return estimate_fit(shape, report.weight_bytes, tp, context, gpus)
+    return estimate_fit_for(report, tp=args.tp, context_tokens=args.context)
 
 
 def _fit_dict(fit) -> dict:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from collections.abc import Sequence
 
 from mimo_desktop.models.errors import FitError
-from mimo_desktop.models.gpus import GpuInfo
+from mimo_desktop.models.gpus import GpuInfo, detect_gpus
 from mimo_desktop.models.model_config import ModelShape
+from mimo_desktop.models.report import ModelFolderReport
 from mimo_desktop.models.units import GIB, format_bytes
 
 # Activations during vLLM's profiling pass (MoE with a few thousand batched tokens, the vision
@@ -23,6 +24,7 @@ from mimo_desktop.models.units import GIB, format_bytes
 RUNTIME_RESERVE_BYTES = 3 * GIB
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
 TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
+DEFAULT_CONTEXT_TOKENS = 32768
 
 # When the machine has no GPU we still say what it would take, in common data-centre sizes.
 REFERENCE_GPUS = (("80 GiB GPUs (H100 / A100 80GB)", 80 * GIB), ("141 GiB GPUs (H200)", 141 * GIB))
@@ -171,3 +173,29 @@ def _no_gpu_estimate(shape: ModelShape, weight_bytes: int, needs: FitNeeds, cont
         f"instead. To run it locally the model needs at least {need}."
     )
     return FitEstimate(needs, False, 0, None, message)
+
+
+def estimate_fit_for(report: ModelFolderReport, *, tp: int | None = None,
+                     context_tokens: int = DEFAULT_CONTEXT_TOKENS, gpus: Sequence[GpuInfo] | None = None) -> FitEstimate:
+    """The fit of a checked folder on this machine's GPUs (or ``gpus``), what the app and the CLI show.
+
+    Without ``tp``: the smallest TP size that fits these GPUs, else 1. The context is capped at the
+    model's maximum. The audio tokenizer counts whole on every GPU (vLLM loads it on each rank).
+    """
+    shape = report.config.shape if report.config else None
+    if shape is None:
+        raise FitError(f"{report.path}/config.json does not give the model's layer sizes, so fit cannot be estimated.")
+    context = min(context_tokens, shape.max_context) if shape.max_context else context_tokens
+    gpus = list(detect_gpus().gpus if gpus is None else gpus)
+    replicated = _audio_tokenizer_bytes(report)
+    if tp is None:
+        smallest = min((g.total_bytes for g in gpus), default=0)
+        tp = (minimum_tp(shape, report.weight_bytes, smallest, context, replicated_bytes=replicated) if gpus else None) or 1
+    return estimate_fit(shape, report.weight_bytes, tp, context, gpus, replicated_bytes=replicated)
+
+
+def _audio_tokenizer_bytes(report: ModelFolderReport) -> int:
+    if report.config is None or not report.config.has_audio_encoder:
+        return 0
+    folder = report.path / "audio_tokenizer"
+    return sum(p.stat().st_size for p in folder.glob("*.safetensors")) if folder.is_dir() else 0

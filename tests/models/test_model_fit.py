@@ -133,3 +133,29 @@ def test_cuda_visible_devices_is_respected(visible, expected, monkeypatch) -> No
     else:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
     assert _visible_indices(4) == expected
+
+
+def test_fit_for_a_checked_folder_picks_the_smallest_tp(omni_folder) -> None:
+    from mimo_desktop.models.fit import estimate_fit_for
+    from mimo_desktop.models.folder_check import check_model_folder
+
+    report = check_model_folder(omni_folder)
+    audio_bytes = (omni_folder / "audio_tokenizer" / "model.safetensors").stat().st_size
+    small = [GpuInfo(i, "Small GPU", 4 * GIB, 4 * GIB) for i in range(2)]
+
+    estimate = estimate_fit_for(report, gpus=small, context_tokens=10**9)
+
+    assert estimate.fits and estimate.needs.tp == 1
+    assert estimate.needs.context_tokens == 4096  # capped at max_position_embeddings
+    assert estimate.needs.weights == report.weight_bytes + audio_bytes  # the audio tokenizer is on every GPU
+    tiny = [GpuInfo(0, "Tiny GPU", 1 * GIB, 1 * GIB)]
+    assert "does not fit on any number of Tiny GPU" in estimate_fit_for(report, gpus=tiny).message
+
+
+def test_fit_for_a_folder_without_config_is_a_clear_error(omni_folder) -> None:
+    from mimo_desktop.models.fit import estimate_fit_for
+    from mimo_desktop.models.folder_check import check_model_folder
+
+    (omni_folder / "config.json").unlink()
+    with pytest.raises(FitError, match="config.json does not give the model's layer sizes"):
+        estimate_fit_for(check_model_folder(omni_folder), gpus=[])
