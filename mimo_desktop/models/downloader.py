@@ -39,6 +39,8 @@ def disk_free_bytes(folder: Path) -> int:
 
 
 class ModelDownload:
+    """One attempt at fetching a plan. After a cancel or a failure, plan again and make a new one."""
+
     def __init__(self, plan: DownloadPlan, *, token: str | None = None, endpoint: str | None = None,
                  max_workers: int = 4, retries: int = 3, retry_wait_s: float = 2.0,
                  free_space: Callable[[Path], int] = disk_free_bytes, disk_reserve: int = DEFAULT_DISK_RESERVE,
@@ -136,6 +138,15 @@ class ModelDownload:
                     ) from exc
                 if self._cancel.wait(self._retry_wait * attempt):  # back off, but wake up for a cancel
                     raise DownloadCancelled() from exc
+            except DownloadError:
+                self._cancel.set()
+                raise
+            except OSError as exc:  # the disk, not the network: full, removed, no permission
+                self._cancel.set()
+                raise DownloadError(
+                    f"Writing {remote.path} into {self.plan.folder} failed: {exc.strerror or exc}. "
+                    "Fix the disk problem and run the download again to resume."
+                ) from exc
             finally:
                 self.tracker.file_stopped(remote.path)
         self._state.mark_complete(remote)

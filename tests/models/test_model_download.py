@@ -253,3 +253,13 @@ def test_include_and_exclude_patterns(hub: FakeHub, tmp_path: Path) -> None:
         "config.json", "generation_config.json", "model.safetensors.index.json", "tokenizer.json",
         "tokenizer_config.json",
     ]
+
+
+def test_unwritable_folder_is_a_plain_error(hub: FakeHub, tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    plan = plan_download(REPO, target, endpoint=hub.endpoint)
+    target.mkdir()
+    (target / "config.json").mkdir()  # a folder where a file must go: the move into place fails
+
+    with pytest.raises(DownloadError, match="Writing config.json into .* failed: .*run the download again"):
+        ModelDownload(plan, endpoint=hub.endpoint, max_workers=1).run()
