@@ -24,7 +24,7 @@ from mimo_desktop.core.conversation import Message, MessageState, Role
 
 from .markdown import code_blocks, render_markdown
 from .message_html import Branch, attachments_html, footer_html, header_html, message_html
-from .stream_render import StreamRegion
+from .stream_render import BlockRenderer, StreamRegion
 from .theme import html_colors
 
 # Actions the controller carries out; copy and thinking are handled here.
@@ -50,6 +50,7 @@ class ChatView(QTextBrowser):
         self._want: tuple[str, str] = ("", "")
         self._finish_with: tuple[Message, Branch | None] | None = None
         self._bodies: dict[tuple[int, int, bool], str] = {}  # rendered Markdown of finished messages
+        self._renderer = BlockRenderer()
         self._catch_up = QTimer(self, singleShot=True, interval=1)
         self._catch_up.timeout.connect(self._paint_now)
         self._dark = False
@@ -99,7 +100,7 @@ class ChatView(QTextBrowser):
         else:
             self.setHtml("<hr/>".join(parts))
         if streaming is not None:
-            self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark)
+            self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark, self._renderer)
             self._want = (streaming.text, streaming.reasoning)
             self._paint_now()
         self.scroll_to_end()
@@ -134,13 +135,17 @@ class ChatView(QTextBrowser):
         if stream is None:
             return
         follow = self._at_bottom()
-        caught_up = stream.paint(*self._want)
+        finishing = self._finish_with is not None
+        caught_up = stream.paint(*self._want, tail=not finishing)
+        if caught_up and finishing and not stream.closed:
+            stream.close()  # the last block goes to the renderer; its HTML comes on a later turn
+            caught_up = False
         if not caught_up:
             self._catch_up.start()
-        elif self._finish_with is not None:
+        elif finishing:
             message, branch = self._finish_with
             self._finish_with, self._stream = None, None
-            stream.finish(footer_html(message, branch, html_colors(self._dark)))
+            stream.append_footer(footer_html(message, branch, html_colors(self._dark)))
             self._bodies[(message.id, hash(message.text), self._dark)] = "".join(stream.rendered_html)
             self._messages[-1] = message
             if branch is not None:
@@ -152,6 +157,11 @@ class ChatView(QTextBrowser):
     @property
     def streaming_message_id(self) -> int | None:
         return self._stream.message_id if self._stream else None
+
+    def shutdown(self) -> None:
+        """Stop the Markdown worker (the app is closing)."""
+        self._catch_up.stop()
+        self._renderer.shutdown()
 
     def plain_text(self) -> str:
         return self.toPlainText()

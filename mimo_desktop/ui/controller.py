@@ -303,6 +303,7 @@ class ChatController(QObject):
             return
         self._shut_down = True
         self.streamer.shutdown()
+        self.window.chat.shutdown()
         self.history_media.shutdown()
         stop_composer = getattr(self.window.composer, "shutdown", None)
         if stop_composer is not None:

@@ -1,17 +1,21 @@
 """Painting an answer while it streams, touching only the end of the chat document.
 
 The answer's finished Markdown blocks are rendered once and stay; only the open last block is
-replaced on each paint. When text arrives faster than it can be rendered, each paint renders
-finished blocks for a bounded time and leaves the rest for the next one: the view trails the
-stream for a moment instead of freezing the window. An open code fence is painted as plain text and highlighted once it
-closes, so a long code block costs no Pygments run per paint. The thinking text streams the same
-way above the answer and folds into one line when the answer begins.
+replaced on each paint. Finished blocks are rendered (markdown-it, Pygments: pure Python) on one
+worker thread, in order, and the GUI thread only inserts the HTML, a bounded amount per paint:
+when text arrives faster than it can be shown, the view trails the stream for a moment instead of
+freezing the window. An open code fence is painted as plain text and highlighted once it closes.
+The thinking text streams the same way above the answer and folds into one line when the answer
+begins.
 """
 
 from __future__ import annotations
 
+import html as html_lib
+import logging
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
 
@@ -19,87 +23,124 @@ from .markdown import BlockSplitter, plain_code, render_with_count
 from .message_html import reasoning_html, thinking_collapsed_html
 from .theme import HtmlColors
 
-PAINT_BUDGET_S = 0.006  # time one paint may spend rendering and inserting finished blocks
+log = logging.getLogger(__name__)
+PAINT_BUDGET_S = 0.005  # time one paint may spend inserting finished blocks
+
+
+class BlockRenderer:
+    """One worker thread that renders Markdown blocks in the order they were submitted."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+
+    def submit(self, block: str, message_id: int, code_index: list[int], dark: bool) -> Future:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-markdown")
+        return self._executor.submit(render_block, block, message_id, code_index, dark)
+
+    def shutdown(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def render_block(block: str, message_id: int, code_index: list[int], dark: bool) -> str:
+    """Runs on the worker. ``code_index`` (one int, touched only here, in order) numbers code blocks."""
+    try:
+        out, count = render_with_count(block, message_id=message_id, first_code_index=code_index[0], dark=dark)
+    except Exception:  # noqa: BLE001 - a rendering bug must not lose the text
+        log.exception("rendering a block failed")
+        return f"<pre>{html_lib.escape(block)}</pre>"
+    code_index[0] += count
+    return out
 
 
 class StreamRegion:
     """The end of ``doc`` from where the streaming message's body begins."""
 
-    def __init__(self, doc: QTextDocument, message_id: int, colors: HtmlColors, dark: bool) -> None:
+    def __init__(self, doc: QTextDocument, message_id: int, colors: HtmlColors, dark: bool,
+                 renderer: BlockRenderer) -> None:
         self._doc = doc
         self.message_id = message_id
         self._colors = colors
         self._dark = dark
+        self._renderer = renderer
         self._cursor = QTextCursor(doc)
         self._region_start = self._new_block_at_end()
         self._tail_start = self._region_start
         self._splitter = BlockSplitter()
         self._think_splitter = BlockSplitter()
-        self._code_index = 0
-        self._pending: deque[str] = deque()  # finished blocks not rendered yet
-        self._cost_per_char = 5e-6  # seconds; learned as blocks are rendered
+        self._code_index = [0]  # the worker's running count of code blocks
+        self._jobs: deque[Future] = deque()  # finished blocks being rendered, in document order
+        self._cost_per_char = 3e-6  # seconds to insert one character of HTML; learned
         self.rendered_html: list[str] = []  # what the finished blocks became, kept for the thread cache
         self._answer_started = False
+        self.closed = False
         self.text = ""
         self.reasoning = ""
 
     # ------------------------------------------------------------------ paint
-    def paint(self, text: str, reasoning: str, budget_s: float = PAINT_BUDGET_S) -> bool:
-        """Show ``text``/``reasoning`` (the whole answer so far); returns False while it trails behind."""
+    def paint(self, text: str, reasoning: str, budget_s: float = PAINT_BUDGET_S, *, tail: bool = True) -> bool:
+        """Show ``text``/``reasoning`` (the whole answer so far); returns False while it trails behind.
+
+        ``tail=False`` leaves the open last block alone (``close`` sends it to be rendered for good).
+        """
         self.text, self.reasoning = text, reasoning
         if not text:
-            if reasoning:
+            if reasoning and not self.closed:
                 self._paint_thinking(reasoning)
             return True
         if not self._answer_started:
             self._begin_answer(reasoning)
-        self._pending.extend(self._splitter.feed(text))
-        if self._pending:
-            # One block at a time (render + insert), until the budget is spent: a paint stays short
-            # however far behind the view is.
-            started = time.perf_counter()
-            while self._pending:
-                block = self._pending[0]
-                spent = time.perf_counter() - started
-                if spent > 0 and spent + self._cost_per_char * len(block) > budget_s:
-                    break  # the next block would overrun this paint: it goes first in the next one
-                self._pending.popleft()
-                t0 = time.perf_counter()
-                self._replace_tail(self._render_block(block))
-                self._tail_start = self._new_block_at_end()
-                self._learn_cost(len(block), time.perf_counter() - t0)
-            if self._pending:
-                return False
-        self._replace_tail(self._tail_html(self._splitter.tail(text)))
+        if not self.closed:
+            for block in self._splitter.feed(text):
+                self._jobs.append(self._renderer.submit(block, self.message_id, self._code_index, self._dark))
+        self._insert_ready(budget_s)
+        if self._jobs:
+            return False
+        if tail and not self.closed:
+            self._replace_tail(self._tail_html(self._splitter.tail(text)))
         return True
 
-    def _learn_cost(self, chars: int, seconds: float) -> None:
-        """A running estimate of render + insert time per character (code costs more than prose)."""
-        if chars:
-            self._cost_per_char = 0.8 * self._cost_per_char + 0.2 * (seconds / chars)
-
-    def _render_block(self, block: str) -> str:
-        out, count = render_with_count(block, message_id=self.message_id,
-                                       first_code_index=self._code_index, dark=self._dark)
-        self._code_index += count
-        self.rendered_html.append(out)
-        return out
-
-    def finish(self, footer_html: str) -> None:
-        """The answer is complete: render its last block for good and append the footer."""
-        tail = self._splitter.tail(self.text)
-        if tail.strip():
-            self._replace_tail(self._render_block(tail))
+    def close(self) -> None:
+        """The text is complete: its last block goes to be rendered like the others."""
+        if self.closed:
+            return
+        self.closed = True
+        last = self._splitter.tail(self.text)
+        if last.strip():
+            self._jobs.append(self._renderer.submit(last, self.message_id, self._code_index, self._dark))
         elif not self.text and self.reasoning:
             self._clear_from(self._region_start)
             self._insert(thinking_collapsed_html(self.message_id, self.reasoning, self._colors))
+            self._tail_start = self._new_block_at_end()
         else:
             self._replace_tail("")
+
+    def append_footer(self, footer_html: str) -> None:
+        """After ``close`` and a paint that caught up: state, stats and actions under the answer."""
+        self._replace_tail("")
         if footer_html:
-            self._new_block_at_end()
             self._insert(footer_html)
 
     # ------------------------------------------------------------- internals
+    def _insert_ready(self, budget_s: float) -> None:
+        """Insert rendered blocks in order, one at a time, until the next would overrun the budget."""
+        started, done = time.perf_counter(), 0
+        while self._jobs and self._jobs[0].done():
+            html = self._jobs[0].result()
+            spent = time.perf_counter() - started
+            if done and spent + self._cost_per_char * len(html) > budget_s:
+                break
+            self._jobs.popleft()
+            t0 = time.perf_counter()
+            self._replace_tail(html)
+            self._tail_start = self._new_block_at_end()
+            self.rendered_html.append(html)
+            if html:
+                self._cost_per_char = 0.8 * self._cost_per_char + 0.2 * (time.perf_counter() - t0) / len(html)
+            done += 1
+
     def _tail_html(self, tail: str) -> str:
         if not tail.strip():
             return ""
@@ -108,8 +149,9 @@ class StreamRegion:
             head, _, code = tail.partition("\n")
             before = "" if head.lstrip().startswith(("```", "~~~")) else head
             return (render_with_count(before, dark=self._dark)[0] if before else "") + plain_code(code)
+        # all earlier jobs are done here, so the worker's count is final and safe to read
         return render_with_count(tail, message_id=self.message_id,
-                                 first_code_index=self._code_index, dark=self._dark)[0]
+                                 first_code_index=self._code_index[0], dark=self._dark)[0]
 
     def _paint_thinking(self, reasoning: str) -> None:
         finished = self._think_splitter.feed(reasoning)
