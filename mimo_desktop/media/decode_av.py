@@ -67,9 +67,7 @@ class VideoInfo:
 
     @property
     def display_size(self) -> tuple[int, int]:
-        """(width, height) as the video is shown, after its rotation."""
-        if self.rotation % 180 == 90:
-            return self.height, self.width
+        """(width, height) as the video is shown: torchcodec already reports and decodes it turned."""
         return self.width, self.height
 
 
@@ -113,22 +111,20 @@ def _info(decoder: VideoDecoder) -> VideoInfo | None:
 
 
 def decode_frames(
-    source: Source, indices: list[int], size: tuple[int, int], rotation: int = 0
+    source: Source, indices: list[int], size: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor, VideoInfo]:
-    """Seek to ``indices`` (sorted, repeats allowed) -> (T×C×H×W uint8 at ``size``, timestamps s, info).
+    """Seek to ``indices`` (sorted, repeats allowed) -> (T×C×H×W uint8, timestamps s, info).
 
-    FFmpeg scales while it converts colours, so full-HD frames never pile up in
-    memory when the model wants them smaller. vLLM then finds the frames already
-    at the size its rule picks (that size is a fixed point of the rule), so its
-    own resize is the identity and the token count cannot drift.
+    Frames the model wants smaller than stored are scaled down to ``size`` right
+    away (hours of full-HD frames would not fit in memory). vLLM then finds them at
+    the size its own rule picks (that size is a fixed point of the rule), so its
+    resize does nothing and the token count cannot drift; frames kept at their
+    stored size get exactly the planned size from vLLM's rule too.
     """
-    from torchcodec.transforms import Resize
-
-    # a rotated stream: let FFmpeg decode as stored, then fit the turned frames below
-    transforms = [Resize(size=list(size))] if rotation % 180 == 0 else None
     try:
-        decoder = VideoDecoder(source, seek_mode="approximate", num_ffmpeg_threads=_ffmpeg_threads(),
-                               transforms=transforms)
+        # No decoder-side Resize: torchcodec applies it to every decoded frame,
+        # not only to the returned ones, which measured ~1.7x slower here.
+        decoder = _video_decoder(source)
         info = _info(decoder)
         if info is None:
             raise UnsupportedMediaError("The file has no video stream.")
@@ -140,17 +136,21 @@ def decode_frames(
     frames = batch.data
     if frames.shape[0] == 0:
         raise EmptyMediaError("The video has no frames that can be decoded.")
-    if tuple(frames.shape[-2:]) != tuple(size):
-        frames = _fit(frames, size)
+    if size[0] * size[1] < frames.shape[-2] * frames.shape[-1]:
+        frames = _shrink(frames, size)
     timestamps = (batch.pts_seconds.to(torch.float64) - info.start_s).clamp(min=0).to(torch.float32)
     return frames.contiguous(), timestamps, info
 
 
-def _fit(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     import torch.nn.functional as F
 
-    out = F.interpolate(frames.float(), size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
-    return out.round_().clamp_(0, 255).to(torch.uint8)
+    out = torch.empty((frames.shape[0], frames.shape[1], *size), dtype=torch.uint8)
+    for start in range(0, frames.shape[0], 16):  # a few frames at a time: float copies are 4x bigger
+        chunk = frames[start : start + 16].float()
+        scaled = F.interpolate(chunk, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+        out[start : start + 16] = scaled.round_().clamp_(0, 255).to(torch.uint8)
+    return out
 
 
 @dataclass(frozen=True)

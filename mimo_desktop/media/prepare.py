@@ -90,8 +90,7 @@ def _prepare_video(data: bytes, sniffed: Sniffed, info, cfg: ProcessorConfig, co
 
     width, height = info.display_size
     video_plan = plan.plan_video(width, height, info.num_frames, info.fps, cfg)
-    frames, times, _ = decode_av.decode_frames(data, list(video_plan.indices), video_plan.resized,
-                                               rotation=info.rotation)
+    frames, times, _ = decode_av.decode_frames(data, list(video_plan.indices), video_plan.resized)
     tokens, texts = plan.video_tokens(video_plan, times.tolist(), cfg)
     audio_track = None
     if cfg.include_video_audio and decode_av.probe_audio(data) is not None:

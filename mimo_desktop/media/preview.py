@@ -73,7 +73,7 @@ def video_poster(data: bytes, side: int = PREVIEW_SIDE) -> tuple[np.ndarray, flo
     scale = min(1.0, side / max(width, height))
     size = (max(2, round(height * scale)), max(2, round(width * scale)))
     index = min(info.num_frames - 1, int(min(info.duration_s * 0.1, 2.0) * info.fps))
-    frames, _, _ = decode_av.decode_frames(data, [index], size, rotation=info.rotation)
+    frames, _, _ = decode_av.decode_frames(data, [index], size)
     return frames[0].permute(1, 2, 0).contiguous().numpy(), info.duration_s
 
 

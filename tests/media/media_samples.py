@@ -91,6 +91,9 @@ def write_videos(out: Path) -> dict[str, Path]:
             args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
         files[name] = out / name
         _ffmpeg(*args, *vcodec, *(acodec or []), "-shortest", str(files[name]))
+    # a phone-style clip: stored 320×240, flagged "turn 90°" for display
+    files["rotated.mp4"] = out / "rotated.mp4"
+    _ffmpeg("-i", str(files["clip.mp4"]), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(files["rotated.mp4"]))
     return files
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mimo_desktop.media import rules
 from mimo_desktop.media.config import default_config
 from mimo_desktop.media.prepare import prepare
 from mimo_desktop.media.prepared import PreparedMedia
@@ -70,12 +71,26 @@ def test_videos_give_sampled_frames_with_their_times(media_files, tiny_config, n
     frames, times = item.vllm_data
     assert item.kind == "video" and not item.estimate
     assert frames.dtype.__str__() == "torch.uint8" and frames.ndim == 4 and frames.shape[1] == 3
-    assert tuple(frames.shape[-2:]) == item.resized
+    # frames come scaled to the planned size, or as stored when that is smaller; either way
+    # vLLM's own rule, applied to what it receives, lands on the planned size
+    cap = rules.video_max_pixels(len(frames), tiny_config.video_min_pixels, tiny_config.video_max_pixels,
+                                 tiny_config.video_total_max_pixels, tiny_config.frame_factor)
+    h, w = frames.shape[-2:]
+    assert rules.smart_resize(h, w, tiny_config.factor, tiny_config.video_min_pixels, cap) == item.resized
     assert frames.shape[0] == len(times) == len(item.timestamps) == item.details["frames"]
     assert frames.shape[0] % 2 == 0
     assert list(times) == sorted(times) and times[0] == 0
     assert item.timestamps[-1] < item.duration_s
     assert item.openai_part["video_url"]["url"].startswith("data:video/")
+
+
+def test_rotated_phone_video_is_turned_upright(media_files, tiny_config):
+    plain, turned = prepare(media_files["clip.mp4"], tiny_config), prepare(media_files["rotated.mp4"], tiny_config)
+    assert (plain.details["width"], plain.details["height"]) == (320, 240)
+    assert (turned.details["width"], turned.details["height"]) == (240, 320)
+    assert turned.resized == plain.resized[::-1] and turned.tokens == plain.tokens
+    frames = turned.vllm_data[0]
+    assert frames.shape[-2] > frames.shape[-1]  # taller than wide, as shown on the phone
 
 
 def test_video_frames_come_from_their_timestamps(media_files, tiny_config):
