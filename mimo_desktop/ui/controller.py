@@ -34,6 +34,17 @@ NO_ENGINE = (
 )
 
 
+def history_tokens(thread: list[Message]) -> int:
+    """Prompt tokens the thread takes: exact up to the last answer with usage, estimated after it."""
+    used, start = 0, 0
+    for i, msg in enumerate(thread):
+        if msg.stats.prompt_tokens is not None and msg.stats.output_tokens is not None:
+            used, start = msg.stats.prompt_tokens + msg.stats.output_tokens, i + 1
+    for msg in thread[start:]:
+        used += len(msg.text) // 4 + sum(a.tokens or 0 for a in msg.attachments)  # ~4 characters a token
+    return used
+
+
 class ChatController(QObject):
     """Conversations, sending, regenerating, editing and branches; the engine side lives in
     EngineControl (settings, status) and AnswerStreamer (one streaming answer)."""
@@ -56,6 +67,7 @@ class ChatController(QObject):
         self.streamer.liveRate.connect(window.engine_status.show_live)
         self.streamer.problem.connect(window.show_notice)
         self.history_media.prepared.connect(self._on_history_prepared)
+        self.engine.engineReady.connect(self._update_context_meter)
         window.chat.actionRequested.connect(self._on_message_action)
         window.stopRequested.connect(self.stop)
         window.composer.stopRequested.connect(self.stop)
@@ -103,6 +115,18 @@ class ChatController(QObject):
             if siblings is not FAILED and len(siblings) > 1:
                 branches[msg.id] = Branch(siblings.index(msg.id) + 1, len(siblings))
         self.window.chat.show_messages(thread, branches)
+        self._update_context_meter(thread)
+
+    def _update_context_meter(self, thread: list[Message] | None = None) -> None:
+        """Tell the composer how much of the engine's context the conversation already takes."""
+        set_limit = getattr(self.window.composer, "set_context_limit", None)
+        if set_limit is None:
+            return
+        if thread is None:
+            thread = [] if self.current_id is None else self._guard(self.store.thread, self.current_id)
+            thread = [] if thread is FAILED else thread
+        info = self.bridge.info
+        set_limit(info.max_context if info is not None else None, history_tokens(thread))
 
     # ---------------------------------------------------------------- slots
     @Slot(int)
@@ -247,7 +271,12 @@ class ChatController(QObject):
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
         if not busy:
-            QTimer.singleShot(0, self, self.refresh_list)  # its own event-loop turn: the answer's end was this one
+            QTimer.singleShot(0, self, self._after_answer)  # its own event-loop turn: the answer's end was this one
+
+    @Slot()
+    def _after_answer(self) -> None:
+        self.refresh_list()
+        self._update_context_meter()
 
     # ------------------------------------------------------ message actions
     @Slot(str, int, int)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core.errors import StoreError
@@ -34,6 +34,8 @@ from .theme import THEME_SETTING, apply_theme
 
 
 class EngineControl(QObject):
+    engineReady = Signal()  # the context length may have changed
+
     def __init__(self, store: Store, window: MainWindow, bridge: EngineBridge,
                  current_conversation: Callable[[], int | None]) -> None:
         super().__init__(window)
@@ -96,10 +98,8 @@ class EngineControl(QObject):
     @Slot(object)
     def _on_state(self, event: EngineStateChanged) -> None:
         self.window.engine_status.show_state(event, self.bridge.info)
-        if event.state == "ready" and event.info is not None:
-            limit = getattr(self.window.composer, "set_context_limit", None)
-            if limit is not None:
-                limit(event.info.max_context, 0)
+        if event.state == "ready":
+            self.engineReady.emit()
 
     def _set_model_dir(self) -> None:
         set_dir = getattr(self.window.composer, "set_model_dir", None)  # which media config prices attachments

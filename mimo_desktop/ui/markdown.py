@@ -90,7 +90,9 @@ def highlight_code(code: str, lang: str, *, dark: bool = False) -> str:
     lexer = _lexer(lang.lower())
     if lexer is None:
         return plain_code(code)
-    return highlight(code, lexer, _formatter(dark))
+    # QTextDocument turns each line of a <pre> into a block and applies line-height to each:
+    # Pygments' 125% would open a gap between every two lines of code.
+    return highlight(code, lexer, _formatter(dark)).replace(' style="line-height: 125%;"', "", 1)
 
 
 def plain_code(code: str) -> str:

@@ -1,12 +1,14 @@
-"""A guard against a PySide6 6.12 bug on CPython 3.11: every void Qt method returns None without
-taking a new reference (the bindings assume 3.12's immortal None).
+"""A guard against a PySide6 6.12 bug on CPython 3.11: every void Qt method returns None, and
+``Signal.emit`` returns True, without taking a new reference (the bindings assume 3.12's immortal
+None/True/False).
 
 Each call such as ``label.setText(...)`` or ``cursor.insertHtml(...)`` then drops one reference of
-None; after about 5,000 calls CPython aborts with "Fatal Python error: none_dealloc: deallocating
-None". Measured here: PySide6 6.12.0, Python 3.11.7, one QLabel.setText loop crashes the process.
-Until the dependency is pinned (PySide6 < 6.12 on Python < 3.12, or Python >= 3.12), give None
-so many references that it cannot reach zero. None is never freed anyway, so this changes nothing
-else; on 3.12+ (immortal None) or other PySide6 versions it does nothing.
+None, each ``emit`` one of True; after about 5,000 calls CPython aborts with "Fatal Python error:
+none_dealloc: deallocating None" (or bool_dealloc). Measured here: PySide6 6.12.0, Python 3.11.7,
+a QLabel.setText loop or a Signal.emit loop crashes the process. Until the dependency is pinned
+(PySide6 < 6.12 on Python < 3.12, or Python >= 3.12), give these singletons so many references
+that they cannot reach zero. They are never freed anyway, so this changes nothing else; on 3.12+
+(immortal singletons) or other PySide6 versions it does nothing.
 """
 
 from __future__ import annotations
@@ -30,5 +32,6 @@ def keep_none_alive() -> None:
         return
     import ctypes
 
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+    for singleton in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
     _applied = True

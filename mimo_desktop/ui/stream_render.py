@@ -55,6 +55,13 @@ def render_block(block: str, message_id: int, code_index: list[int], dark: bool)
     return out
 
 
+def _collapsed_block() -> QTextBlockFormat:
+    """A block format of no height, for a block that may stay empty."""
+    fmt = QTextBlockFormat()
+    fmt.setLineHeight(0, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
+    return fmt
+
+
 class StreamRegion:
     """The end of ``doc`` from where the streaming message's body begins."""
 
@@ -171,7 +178,7 @@ class StreamRegion:
         c = self._cursor
         c.movePosition(QTextCursor.MoveOperation.End)
         # A fresh format: the new block must not inherit a code block's or a heading's format.
-        c.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        c.insertBlock(_collapsed_block(), QTextCharFormat())
         return c.position()
 
     def _clear_from(self, position: int) -> None:
@@ -179,7 +186,7 @@ class StreamRegion:
         c.setPosition(position)
         c.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         c.removeSelectedText()
-        c.setBlockFormat(QTextBlockFormat())
+        c.setBlockFormat(_collapsed_block())
         c.setCharFormat(QTextCharFormat())
         self._tail_start = position
 
@@ -189,5 +196,12 @@ class StreamRegion:
             self._insert(html)
 
     def _insert(self, html: str) -> None:
-        self._cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._cursor.insertHtml(html)
+        c = self._cursor
+        c.movePosition(QTextCursor.MoveOperation.End)
+        start = c.position()
+        c.insertHtml(html)
+        # A list or table leaves the (collapsed) block it was inserted into empty: it stays
+        # collapsed. A paragraph fills it: then it gets an ordinary block format back.
+        if self._doc.findBlock(start).length() > 1:
+            c.setPosition(start)
+            c.setBlockFormat(QTextBlockFormat())

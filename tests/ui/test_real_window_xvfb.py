@@ -1,6 +1,7 @@
-"""A real MiMo Desktop process with a real window on an X server (Xvfb), and its screenshot.
+"""A real MiMo Desktop process with a real window on an X server (Xvfb), and its screenshots.
 
-Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-main.png for the README.
+Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-main.png and docs/screenshot-dark.png
+(a streamed answer with its statistics, light and dark) for the README.
 """
 
 import os
@@ -79,5 +80,36 @@ def test_real_window_under_xvfb_shows_the_conversation(xvfb_display, tmp_path):
     chat = image.crop((image.width // 3, image.height // 8, image.width - 20, image.height // 2))
     dark = sum(1 for px in chat.get_flattened_data() if sum(px) < 200)
     assert dark > 500, f"only {dark} dark pixels in the chat area"
+
+
+def chat_area(image):
+    return image.crop((image.width // 3, image.height // 8, image.width - 20, image.height // 2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_real_window_streams_an_answer_with_stats_under_xvfb(xvfb_display, tmp_path, theme):
+    from PIL import Image
+
+    shot = tmp_path / f"{theme}.png"
+    env = dict(os.environ, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
+    driver = Path(__file__).with_name("xvfb_driver.py")
+    out = subprocess.run([sys.executable, str(driver), str(tmp_path / "home"), str(shot), theme],
+                         env=env, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "state=complete" in out.stdout
+    assert "first token" in out.stdout and "tokens/s" in out.stdout and "MTP 78/96 accepted (81%)" in out.stdout
+    assert "Ready: MiMo-V2.5 · 2 GPUs · TP 2 · MTP 1" in out.stdout
+    image = Image.open(shot).convert("RGB")
+    assert image.width >= 1000 and image.height >= 600
+    assert len(image.getcolors(maxcolors=1 << 20)) > 50
+    pixels = list(chat_area(image).get_flattened_data())
+    dark = sum(1 for px in pixels if sum(px) < 200)
+    light = sum(1 for px in pixels if sum(px) > 600)
+    if theme == "light":
+        assert light > 0.5 * len(pixels) and dark > 500  # dark text on a light page
+    else:
+        assert dark > 0.5 * len(pixels) and light > 300  # light text on a dark page
     if os.environ.get("MIMO_UPDATE_SCREENSHOTS"):
-        shutil.copyfile(shot, ROOT / "docs" / "screenshot-main.png")
+        name = "screenshot-main.png" if theme == "light" else "screenshot-dark.png"
+        shutil.copyfile(shot, ROOT / "docs" / name)
