@@ -16,6 +16,7 @@ from mimo_desktop.engine.types import EngineStateChanged, SamplingSettings
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING
 from mimo_desktop.engine.vllm_settings import SettingsError
 
+from . import engine_config as config
 from .engine_bridge import EngineBridge
 from .engine_config import (
     ENGINE_KEY,
@@ -26,7 +27,6 @@ from .engine_config import (
     sampling_config,
     sampling_settings,
     store_api_key,
-    vllm_available,
 )
 from .main_window import MainWindow
 from .settings_dialog import SettingsDialog, SettingsValues
@@ -62,7 +62,7 @@ class EngineControl(QObject):
     def start_from_settings(self) -> None:
         """(Re)start the engine the stored settings describe, or show how to configure one."""
         self.bridge.shutdown()
-        self.window.first_run.set_vllm_missing("" if vllm_available() else
+        self.window.first_run.set_vllm_missing("" if config.vllm_available() else
                                                "This installation has no vLLM. " + VLLM_MISSING)
         try:
             self.choice = engine_choice(self._setting(ENGINE_KEY, {}))
@@ -142,7 +142,7 @@ class EngineControl(QObject):
                 title = self.store.conversation(conv_id).title or "New conversation"
             except StoreError:
                 title = None
-        note = "" if vllm_available() else VLLM_MISSING
+        note = "" if config.vllm_available() else VLLM_MISSING
         dialog = SettingsDialog(self.current_values(), conversation_title=title, vllm_note=note, parent=self.window)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
         dialog.finished.connect(dialog.deleteLater)
