@@ -159,3 +159,60 @@ def test_fit_for_a_folder_without_config_is_a_clear_error(omni_folder) -> None:
     (omni_folder / "config.json").unlink()
     with pytest.raises(FitError, match="config.json does not give the model's layer sizes"):
         estimate_fit_for(check_model_folder(omni_folder), gpus=[])
+
+
+class FakeNvml:
+    """Stands in for pynvml where no NVIDIA driver exists (this machine); same calls, same shapes."""
+
+    class NVMLError(Exception):
+        pass
+
+    def __init__(self, gpus: list[tuple[str, int, int]]) -> None:
+        self.gpus = gpus
+        self.shutdowns = 0
+
+    def nvmlInit(self) -> None:
+        pass
+
+    def nvmlShutdown(self) -> None:
+        self.shutdowns += 1
+
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self.gpus)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        return index
+
+    def nvmlDeviceGetName(self, handle: int) -> bytes:
+        return self.gpus[handle][0].encode()  # older pynvml returns bytes
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int):
+        from types import SimpleNamespace
+
+        _, total, free = self.gpus[handle]
+        return SimpleNamespace(total=total, free=free, used=total - free)
+
+
+def test_nvml_survey_follows_cuda_visible_devices(monkeypatch) -> None:
+    import sys
+
+    nvml = FakeNvml([("NVIDIA H200", 141 * GIB, 140 * GIB), ("NVIDIA H200", 141 * GIB, 10 * GIB),
+                     ("NVIDIA H200", 141 * GIB, 139 * GIB)])
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,1")
+
+    survey = detect_gpus()
+
+    assert survey.source == "nvml"
+    assert survey.gpus == (GpuInfo(0, "NVIDIA H200", 141 * GIB, 139 * GIB), GpuInfo(1, "NVIDIA H200", 141 * GIB, 10 * GIB))
+    assert nvml.shutdowns == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not detect_gpus(), reason="needs an NVIDIA GPU")
+def test_detect_gpus_on_a_gpu_host_matches_torch() -> None:
+    import torch
+
+    survey = detect_gpus()
+    assert len(survey.gpus) == torch.cuda.device_count()
+    assert all(0 < g.free_bytes <= g.total_bytes for g in survey.gpus)
