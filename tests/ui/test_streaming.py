@@ -135,3 +135,20 @@ def test_closing_mid_answer_keeps_it_as_stopped(qtbot, engine_window, store):
     answer = answer_of(store)
     assert answer.state is MessageState.STOPPED and answer.text == "t0 t1 "
     assert engine_window.controller.bridge.state == "stopped"
+
+
+def test_events_of_other_requests_are_dropped(qtbot, engine_window, store):
+    from mimo_desktop.engine.types import Failed, Finished
+
+    send(qtbot, engine_window, "tokens=2 then=hang")
+    qtbot.waitUntil(lambda: "t1" in engine_window.chat.plain_text(), timeout=10000)
+    bridge = engine_window.controller.bridge
+    bridge.textReceived.emit("an-old-request", "INTRUDER ", 1, False)
+    bridge.requestFinished.emit(Finished("an-old-request", "stop", 1, 1, None, None))
+    bridge.requestFailed.emit(Failed("an-old-request", "old failure", True))
+    assert engine_window.controller.streamer.busy
+    engine_window.controller.stop()
+    wait_idle(qtbot, engine_window)
+    answer = answer_of(store)
+    assert answer.state is MessageState.STOPPED and answer.text == "t0 t1 " and not answer.error
+    assert "INTRUDER" not in engine_window.chat.plain_text()
