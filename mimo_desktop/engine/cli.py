@@ -214,6 +214,8 @@ def run(argv: list[str], out=None, err=None) -> int:
     except Exception as exc:  # noqa: BLE001 - bad input of any kind: one clear line
         err.write(f"mimo-desktop ask: {exc}\n")
         return 1
+    # stdout carries only the answer: vLLM (and its worker processes) log to stdout by default
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     printer = _Printer(request.request_id, out, err)
     host = EngineHost(lambda: engine, printer)
     host.start()

@@ -92,6 +92,7 @@ class EngineHost:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._end_reason: dict[str, str] = {}  # request id -> why the host cancelled it
         self._submitted_at: dict[str, float] = {}
+        self._ready_at = 0.0
         self.info: EngineInfo | None = None
         self.last_stats: EngineStats | None = None
 
@@ -219,6 +220,7 @@ class EngineHost:
                 else:
                     failure = None
             if failure is None:
+                self._ready_at = time.monotonic()
                 self._set_state(EngineStateChanged("ready", info=self.info))
             else:
                 await self._discard_engine()
@@ -248,6 +250,8 @@ class EngineHost:
         try:
             if self._state == "starting" and self._started is not None:
                 await asyncio.shield(self._started)
+            # TTFT counts from when the engine could take the request, not from a start it waited for
+            clock.submitted = max(clock.submitted, self._ready_at)
             if self._state != "ready" or self._engine is None:
                 self._emit(Failed(rid, self._not_ready_message(), False))
                 return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -49,8 +50,9 @@ class EngineLog:
 
 class ScriptedEngine:
     def __init__(self, log: EngineLog, start_delay: float = 0.0, start_error: Exception | None = None,
-                 stages: tuple[str, ...] = ("loading", "warming up")) -> None:
+                 stages: tuple[str, ...] = ("loading", "warming up"), blocking_start_s: float = 0.0) -> None:
         self.log = log
+        self.blocking_start_s = blocking_start_s  # vLLM's start blocks the loop: so can this one
         self.start_delay = start_delay
         self.start_error = start_error
         self.stages = stages
@@ -62,6 +64,7 @@ class ScriptedEngine:
         for stage in self.stages:
             on_stage(stage)
             await asyncio.sleep(self.start_delay / max(1, len(self.stages)))
+        time.sleep(self.blocking_start_s)
         if self.start_error is not None:
             raise self.start_error
         self.log.started += 1

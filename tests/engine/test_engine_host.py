@@ -65,6 +65,17 @@ def test_request_submitted_while_starting_waits_for_ready(make_host, recorder):
     assert order.index("ready") < order.index("TextDelta")
 
 
+def test_ttft_does_not_count_a_start_that_blocked_the_loop(make_host, recorder):
+    # like vLLM: the start blocks the loop, so the request only reaches the host once it is ready
+    host = make_host(blocking_start_s=1.0)
+    host.start()
+    req = ask("tokens=3")
+    host.submit(req)
+    end = recorder.wait_end(req.request_id)
+    assert isinstance(end, Finished)
+    assert end.ttft_s < 0.5, f"TTFT {end.ttft_s:.3f} s includes the 1 s engine start"
+
+
 def test_cancel_mid_stream_aborts_and_finishes_as_cancelled(make_host, recorder, engine_log):
     host = make_host()
     host.start()
