@@ -34,8 +34,10 @@ EXCLUDED_MODULES = [
 # Python packages whose *any* file in the bundle means the exclusion failed (checked by tests/packaging).
 MUST_NOT_SHIP = ("vllm", "transformers", "triton", "flashinfer", "xgrammar", "numba")
 
-# Loaded only for CUDA linear algebra (dlopen, never DT_NEEDED); would drag cuSOLVER and MAGMA in.
-DROPPED_LIBRARIES = re.compile(r"(^|/)libtorch_cuda_linalg\.so$")
+# Never useful in the CPU bundle: torch's CUDA linear algebra and NVRTC glue (dlopened only on a GPU; they
+# link cuSOLVER and the driver's libcuda), and Qt's GTK theme plugin (it needs GTK 3, which the package does
+# not depend on; Qt uses the XDG desktop portal theme instead).
+DROPPED_LIBRARIES = re.compile(r"(^|/)(libtorch_cuda_linalg\.so|libcaffe2_nvrtc\.so|libqgtk3\.so)$")
 # torch's copies of protoc and ptxas (CUDA kernel compilation): 47 MB the CPU app never runs.
 DROPPED_FILES = re.compile(r"^torch/bin/(protoc|ptxas)")
 
