@@ -112,6 +112,8 @@ class BlockSplitter:
     block_start: int = 0
     _scanned: int = 0
     _fence: str | None = None
+    fence_line_start: int = 0  # while in a fence: where its opening line starts
+    fence_body_start: int = 0  # ... and where its first code line starts
     _blank_after_content: bool = False
     _has_content: bool = False
     finished: list[str] = field(default_factory=list)
@@ -141,6 +143,12 @@ class BlockSplitter:
         if self._fence is not None:
             if line.strip().startswith(self._fence) and not line.strip().strip(self._fence[0]):
                 self._fence = None
+                if not text[self.fence_line_start].isspace():
+                    # A closed top-level fence ends its block: nothing after it changes how it renders.
+                    end = line_start + len(line) + 1
+                    finished, self.block_start = text[self.block_start:end], end
+                    self._has_content = self._blank_after_content = False
+                    return finished
             return None
         if not line.strip():
             self._blank_after_content = self._has_content
@@ -153,5 +161,6 @@ class BlockSplitter:
         match = FENCE.match(line)
         if match:
             self._fence = match.group(1)
+            self.fence_line_start, self.fence_body_start = line_start, line_start + len(line) + 1
         self._has_content = True
         return finished

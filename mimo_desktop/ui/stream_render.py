@@ -82,6 +82,9 @@ class StreamRegion:
         self._cost_per_char = 3e-6  # seconds to insert one character of HTML; learned
         self.rendered_html: list[str] = []  # what the finished blocks became, kept for the thread cache
         self._answer_started = False
+        self._open_code: int | None = None  # the open fence shown (its body's offset in the text)
+        self._code_live_start = 0  # where the open fence's unfinished last line is shown
+        self._code_shown = 0  # characters of the open fence's body shown for good
         self.closed = False
         self.text = ""
         self.reasoning = ""
@@ -106,7 +109,11 @@ class StreamRegion:
         if self._jobs:
             return False
         if tail and not self.closed:
-            self._replace_tail(self._tail_html(self._splitter.tail(text)))
+            if self._splitter.in_code:
+                self._paint_open_code(text)
+            else:
+                self._open_code = None
+                self._replace_tail(self._tail_html(self._splitter.tail(text)))
         return True
 
     def close(self) -> None:
@@ -129,6 +136,9 @@ class StreamRegion:
         self._replace_tail("")
         if footer_html:
             self._insert(footer_html)
+            spaced = self._cursor.blockFormat()  # the footer's own margin is lost in the insert
+            spaced.setTopMargin(6)
+            self._cursor.setBlockFormat(spaced)
 
     # ------------------------------------------------------------- internals
     def _insert_ready(self, budget_s: float) -> None:
@@ -143,6 +153,7 @@ class StreamRegion:
             t0 = time.perf_counter()
             self._replace_tail(html)
             self._tail_start = self._new_block_at_end()
+            self._open_code = None
             self.rendered_html.append(html)
             if html:
                 self._cost_per_char = 0.8 * self._cost_per_char + 0.2 * (time.perf_counter() - t0) / len(html)
@@ -151,14 +162,29 @@ class StreamRegion:
     def _tail_html(self, tail: str) -> str:
         if not tail.strip():
             return ""
-        if self._splitter.in_code:
-            # Open fence: plain text now, Pygments once it closes (the block is then finished).
-            head, _, code = tail.partition("\n")
-            before = "" if head.lstrip().startswith(("```", "~~~")) else head
-            return (render_with_count(before, dark=self._dark)[0] if before else "") + plain_code(code)
         # all earlier jobs are done here, so the worker's count is final and safe to read
         return render_with_count(tail, message_id=self.message_id,
                                  first_code_index=self._code_index[0], dark=self._dark)[0]
+
+    def _paint_open_code(self, text: str) -> None:
+        """An open fence grows line by line: complete lines are appended once as plain text, only
+        the last, unfinished line is replaced. Pygments runs once, when the fence closes."""
+        split = self._splitter
+        if self._open_code != split.fence_body_start:
+            before = text[split.block_start:split.fence_line_start]
+            self._replace_tail(self._tail_html(before))
+            self._open_code, self._code_shown = split.fence_body_start, 0
+            self._code_live_start = self._new_block_at_end()
+        body = text[split.fence_body_start:]
+        complete = body.rfind("\n") + 1
+        if complete > self._code_shown:
+            self._clear_from(self._code_live_start)
+            self._insert(plain_code(body[self._code_shown:complete - 1]))
+            self._code_shown = complete
+            self._code_live_start = self._new_block_at_end()
+        self._clear_from(self._code_live_start)
+        if body[complete:]:
+            self._insert(plain_code(body[complete:]))
 
     def _paint_thinking(self, reasoning: str) -> None:
         finished = self._think_splitter.feed(reasoning)
@@ -188,7 +214,6 @@ class StreamRegion:
         c.removeSelectedText()
         c.setBlockFormat(_collapsed_block())
         c.setCharFormat(QTextCharFormat())
-        self._tail_start = position
 
     def _replace_tail(self, html: str) -> None:
         self._clear_from(self._tail_start)
