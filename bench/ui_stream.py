@@ -54,19 +54,26 @@ def answer_pieces(tokens: int) -> list[str]:
 
 
 class FloodEngine:
-    """Yields every piece with no delay (one await per 64 pieces so cancellation can land)."""
+    """Yields every piece with no delay (one await per 64 pieces so cancellation can land), or at
+    ``rate`` tokens a second, in 10 ms bursts, like an engine's output handler."""
 
-    def __init__(self, pieces: list[str]) -> None:
+    def __init__(self, pieces: list[str], rate: float | None = None) -> None:
         self.pieces = pieces
+        self.rate = rate
 
     async def start(self, on_stage, on_stats) -> EngineInfo:
         return EngineInfo(name="flood")
 
     async def generate(self, request: GenerationRequest):
         rid = request.request_id
+        started = time.perf_counter()
         for i, piece in enumerate(self.pieces):
             yield TextDelta(rid, piece, 1)
-            if i % 64 == 0:
+            if self.rate:
+                ahead = (i + 1) / self.rate - (time.perf_counter() - started)
+                if ahead > 0.01:
+                    await asyncio.sleep(ahead)
+            elif i % 64 == 0:
                 await asyncio.sleep(0)
         yield Finished(rid, "stop", 10, len(self.pieces), None, None)
 
@@ -154,7 +161,7 @@ def run_baseline(app: QApplication, pieces: list[str]) -> dict[str, float]:
     return result
 
 
-def run_app(app: QApplication, pieces: list[str], home: Path) -> dict[str, float]:
+def run_app(app: QApplication, pieces: list[str], home: Path, rate: float | None = None) -> dict[str, float]:
     from mimo_desktop.app import build_window
     from mimo_desktop.core.conversation import MessageState
     from mimo_desktop.core.store import Store
@@ -163,7 +170,7 @@ def run_app(app: QApplication, pieces: list[str], home: Path) -> dict[str, float
     store = Store.open(home)
     window, controller = build_window(store, start_engine=False)
     window.show()
-    controller.engine.start_with(EngineChoice("flood", lambda: FloodEngine(pieces), "flood"))
+    controller.engine.start_with(EngineChoice("flood", lambda: FloodEngine(pieces, rate), "flood"))
     wait_until(app, lambda: controller.bridge.state == "ready")
     wait_until(app, lambda: not any(t.name == "mimo-markdown-warm-up" for t in threading.enumerate()))
     paint_ms = _time_paints(window.chat)
@@ -214,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/ui_stream.py")
     parser.add_argument("--tokens", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--paced", type=float, default=300.0,
+                        help="also stream 3,000 tokens at this many tokens/s, as a fast engine would (0: skip)")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     pieces = answer_pieces(args.tokens)
@@ -239,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
           f"p99 gap {med['p99_gap_ms']:.1f} ms, worst paint CPU {med['worst_paint_cpu_ms']:.1f} ms")
     print(f"ratio app/baseline tokens/s: {med['tokens_per_s'] / bmed['tokens_per_s']:.2f}; "
           f"worst stall over all app runs: {max(r['worst_stall_ms'] for r in ours):.1f} ms")
+    if args.paced:
+        with tempfile.TemporaryDirectory(prefix="mimo-bench-") as home:
+            paced = run_app(app, answer_pieces(3000), Path(home), rate=args.paced)
+        print(f"paced at {args.paced:.0f} tokens/s (3,000 tokens): worst stall {paced['worst_stall_ms']:.1f} ms "
+              f"(GUI-thread CPU {paced['worst_cpu_stall_ms']:.1f} ms), p99 gap {paced['p99_gap_ms']:.1f} ms, "
+              f"worst paint CPU {paced['worst_paint_cpu_ms']:.1f} ms")
     return 0
 
 
