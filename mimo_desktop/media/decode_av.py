@@ -128,29 +128,42 @@ def decode_frames(
         info = _info(decoder)
         if info is None:
             raise UnsupportedMediaError("The file has no video stream.")
-        batch = decoder.get_frames_at(indices)
+        frames, times = _decode_in_chunks(decoder, indices, size)
     except MediaError:
         raise
     except Exception as exc:  # torchcodec surfaces FFmpeg failures as assorted exception types
         raise explain_ffmpeg_error(exc, "video") from None
-    frames = batch.data
     if frames.shape[0] == 0:
         raise EmptyMediaError("The video has no frames that can be decoded.")
-    if size[0] * size[1] < frames.shape[-2] * frames.shape[-1]:
-        frames = _shrink(frames, size)
-    timestamps = (batch.pts_seconds.to(torch.float64) - info.start_s).clamp(min=0).to(torch.float32)
-    return frames.contiguous(), timestamps, info
+    timestamps = (times.to(torch.float64) - info.start_s).clamp(min=0).to(torch.float32)
+    return frames, timestamps, info
+
+
+_CHUNK = 32
+
+
+def _decode_in_chunks(
+    decoder: VideoDecoder, indices: list[int], size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A chunk of frames at a time, each shrunk at once, so only ~32 full frames are ever in memory."""
+    frames, times = [], []
+    for start in range(0, len(indices), _CHUNK):
+        batch = decoder.get_frames_at(indices[start : start + _CHUNK])
+        data = batch.data
+        if size[0] * size[1] < data.shape[-2] * data.shape[-1]:
+            data = _shrink(data, size)
+        frames.append(data)
+        times.append(batch.pts_seconds)
+    if not frames:
+        return torch.empty((0, 3, *size), dtype=torch.uint8), torch.empty(0)
+    return torch.cat(frames).contiguous(), torch.cat(times)
 
 
 def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     import torch.nn.functional as F
 
-    out = torch.empty((frames.shape[0], frames.shape[1], *size), dtype=torch.uint8)
-    for start in range(0, frames.shape[0], 16):  # a few frames at a time: float copies are 4x bigger
-        chunk = frames[start : start + 16].float()
-        scaled = F.interpolate(chunk, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
-        out[start : start + 16] = scaled.round_().clamp_(0, 255).to(torch.uint8)
-    return out
+    scaled = F.interpolate(frames.float(), size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+    return scaled.round_().clamp_(0, 255).to(torch.uint8)
 
 
 @dataclass(frozen=True)

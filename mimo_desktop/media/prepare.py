@@ -14,7 +14,13 @@ from pathlib import Path
 from mimo_desktop.media import openai_parts, plan
 from mimo_desktop.media.config import ProcessorConfig, default_config
 from mimo_desktop.media.decode_image import decode_image, read_image_header
-from mimo_desktop.media.errors import EmptyMediaError, MediaTooLargeError, UnreadableMediaError
+from mimo_desktop.media.errors import (
+    EmptyMediaError,
+    MediaError,
+    MediaTooLargeError,
+    UnreadableMediaError,
+    UnsupportedMediaError,
+)
 from mimo_desktop.media.prepared import PreparedMedia
 from mimo_desktop.media.sniff import HEADER_BYTES, Sniffed, sniff
 
@@ -108,9 +114,7 @@ def _prepare_video(data: bytes, sniffed: Sniffed, info, cfg: ProcessorConfig, co
 
 
 def _audio_track(data: bytes, cfg: ProcessorConfig) -> PreparedMedia | None:
-    """The sound of a video as its own audio item; a broken or silent-less track is simply left out."""
-    from mimo_desktop.media.errors import MediaError
-
+    """The sound of a video as its own audio item; a broken or too short track is simply left out."""
     try:
         sniffed = Sniffed("audio", "track", "audio/wav")
         track = _prepare_audio(data, sniffed, cfg, {"estimate": cfg.estimate}, keep_original=False)
@@ -124,14 +128,15 @@ def _prepare_audio(
 ) -> PreparedMedia:
     from mimo_desktop.media import decode_av
 
+    info = decode_av.probe_audio(data)
+    if info is None:
+        raise UnsupportedMediaError("The file has no sound that can be decoded.")
+    if info.duration_s > cfg.max_duration_s:  # refuse before decoding hours of samples
+        raise MediaTooLargeError(f"The audio lasts {info.duration_s / 3600:.1f} h; the limit is "
+                                 f"{cfg.max_duration_s / 3600:.1f} h.")
     wave, rate = decode_av.decode_audio(data)
     channels, samples = wave.shape
-    expected = plan.audio_samples_at_model_rate(samples, rate, cfg)
-    if expected / cfg.audio_sampling_rate > cfg.max_duration_s:
-        raise MediaTooLargeError(f"The audio lasts {samples / rate / 3600:.1f} h; the limit is "
-                                 f"{cfg.max_duration_s / 3600:.1f} h.")
-    if expected / cfg.audio_sampling_rate < plan.MIN_AUDIO_SECONDS:
-        plan.audio_tokens(expected, cfg)  # raises the "too short" error
+    plan.audio_tokens(plan.audio_samples_at_model_rate(samples, rate, cfg), cfg)  # too short: refuse now
     mono = decode_av.to_numpy_mono(_featurizer(cfg).to_model_rate(wave, rate))
     tokens = plan.audio_tokens(len(mono), cfg)
     original = data if keep_original else None
