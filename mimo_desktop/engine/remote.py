@@ -9,8 +9,10 @@ The API key comes from the OS keyring and is never logged or put in reprs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import httpx
 
 from mimo_desktop.engine.protocol import StageCallback, StatsCallback
+from mimo_desktop.engine.remote_metrics import Scrape, parse_metrics, stats_between
 from mimo_desktop.engine.types import (
     EngineDied,
     EngineInfo,
@@ -54,6 +57,7 @@ class RemoteSettings:
     api_key: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 120.0  # longest silence before a stream counts as stalled
+    metrics_interval_s: float | None = 2.0  # scrape the server's /metrics; None: never
 
     @property
     def base_url(self) -> str:
@@ -145,6 +149,7 @@ class RemoteEngine:
         self.settings = settings
         self._client: httpx.AsyncClient | None = None
         self._model = settings.model
+        self._metrics_task: asyncio.Task[None] | None = None
 
     def _headers(self) -> dict[str, str]:
         key = self.settings.api_key
@@ -162,6 +167,7 @@ class RemoteEngine:
             raise EngineDied(self._transport_message(exc)) from exc
         if response.status_code != 200:
             if self._model and response.status_code == 404:
+                self._start_metrics(on_stats)
                 return self._info()  # servers without /v1/models still chat
             await self.shutdown()
             raise EngineDied(str(status_failure(response.status_code, response.content,
@@ -172,7 +178,33 @@ class RemoteEngine:
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 await self.shutdown()
                 raise EngineDied(f"The server at {s.base_url} lists no model; name one with --model.") from exc
+        self._start_metrics(on_stats)
         return self._info()
+
+    def _start_metrics(self, on_stats: StatsCallback) -> None:
+        if self.settings.metrics_interval_s:
+            self._metrics_task = asyncio.get_running_loop().create_task(self._poll_metrics(on_stats))
+
+    async def _scrape(self) -> Scrape | None:
+        assert self._client is not None
+        root = self.settings.base_url.removesuffix("/v1")
+        try:
+            response = await self._client.get(root + "/metrics")
+        except httpx.HTTPError:
+            return None
+        values = parse_metrics(response.text) if response.status_code == 200 else {}
+        return Scrape(time.monotonic(), values) if values else None
+
+    async def _poll_metrics(self, on_stats: StatsCallback) -> None:
+        """Server-side figures while connected; stops quietly where the server has none."""
+        before = await self._scrape()
+        while before is not None:
+            await asyncio.sleep(self.settings.metrics_interval_s or 2.0)
+            after = await self._scrape()
+            if after is None:
+                return
+            on_stats(stats_between(before, after))
+            before = after
 
     def _info(self) -> EngineInfo:
         return EngineInfo(name=f"{self._model} @ {self.settings.base_url}",
@@ -239,6 +271,10 @@ class RemoteEngine:
         """Nothing to send: cancelling generate's task closes the stream, the server aborts."""
 
     async def shutdown(self) -> None:
+        task, self._metrics_task = self._metrics_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()

@@ -58,6 +58,21 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if not self._authorized():
             return self._send_json(401, {"error": {"message": "Invalid API key"}})
+        if self.path == "/metrics" and self.server.metrics:
+            n = len(self.server.requests)  # counters grow with every chat request
+            text = (f"# TYPE vllm:generation_tokens_total counter\n"
+                    f'vllm:generation_tokens_total{{engine="0",model_name="{MODEL}"}} {40.0 * n}\n'
+                    f'vllm:spec_decode_num_drafts_total{{engine="0"}} {10.0 * n}\n'
+                    f'vllm:spec_decode_num_draft_tokens_total{{engine="0"}} {30.0 * n}\n'
+                    f'vllm:spec_decode_num_accepted_tokens_total{{engine="0"}} {12.0 * n}\n'
+                    f'vllm:kv_cache_usage_perc{{engine="0"}} 0.125\n'
+                    f'vllm:num_requests_running{{engine="0"}} 1.0\n').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+            return
         if self.path == "/v1/models":
             return self._send_json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
         self._send_json(404, {"error": {"message": "not found"}})
@@ -145,6 +160,7 @@ class FakeOpenAIServer(ThreadingHTTPServer):
     def __init__(self, api_key: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.api_key = api_key
+        self.metrics = False  # serve vLLM-style Prometheus /metrics
         self.mode = "ok"
         self.requests: list[dict[str, Any]] = []
         self.client_gone = threading.Event()

@@ -167,3 +167,29 @@ def test_body_has_no_sampling_the_user_did_not_choose():
     body = build_body(ask("hi", max_tokens=9), "m")
     assert set(body) == {"model", "messages", "stream", "stream_options", "max_tokens"}
     assert body["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_server_metrics_become_live_stats(server, connect, recorder):
+    from mimo_desktop.engine import StatsUpdated
+
+    server.metrics = True
+    host = connect(server.url, metrics_interval_s=0.05)
+    for _ in range(3):  # each request moves the server's counters
+        _, end = run(host, recorder, ask("hi"))
+        assert isinstance(end, Finished)
+        recorder.wait_for(lambda evs: any(isinstance(e, StatsUpdated) and e.stats.mtp_acceptance_rate
+                                          for e in evs))
+    stats = [e.stats for e in recorder.events if isinstance(e, StatsUpdated)]
+    moving = [s for s in stats if s.mtp_acceptance_rate is not None]
+    assert moving and all(s.mtp_acceptance_rate == pytest.approx(12 / 30) for s in moving)
+    assert all(s.mtp_mean_acceptance_length == pytest.approx(1 + 12 / 10) for s in moving)
+    assert stats[-1].kv_cache_usage == 0.125 and stats[-1].running_requests == 1
+
+
+def test_server_without_metrics_gives_no_stats(server, connect, recorder):
+    from mimo_desktop.engine import StatsUpdated
+
+    host = connect(server.url, metrics_interval_s=0.05)
+    _, end = run(host, recorder, ask("hi"))
+    assert isinstance(end, Finished)
+    assert not any(isinstance(e, StatsUpdated) for e in recorder.events)
