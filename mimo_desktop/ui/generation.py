@@ -7,6 +7,7 @@ second. Events of any request but the current one are dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ STOP_GRACE_MS = 3000  # after Stop, how long to wait for the engine's own "cance
 @dataclass
 class Answer:
     request_id: str
-    message_id: int
+    message: Message  # as it was when the answer began
     writer: StreamWriter
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
@@ -79,7 +80,7 @@ class AnswerStreamer(QObject):
 
     def begin(self, message: Message) -> str:
         """Take over ``message`` (shown as streaming by the view); returns the request id to use."""
-        self.current = Answer(new_request_id(), message.id, StreamWriter(self.store, message.id))
+        self.current = Answer(new_request_id(), message, StreamWriter(self.store, message.id))
         self._paint_timer.start()
         self.busyChanged.emit(True)
         return self.current.request_id
@@ -171,14 +172,17 @@ class AnswerStreamer(QObject):
         self._stop_timer.stop()
         try:
             answer.writer.finish(state, stats=stats, error=error)
-            message = self.store.message(answer.message_id)
-            siblings = self.store.siblings(answer.message_id)
+            message = self.store.message(answer.message.id)
+            siblings = self.store.siblings(answer.message.id)
         except StoreError as exc:
             self.problem.emit(str(exc))
-            message, siblings = None, [answer.message_id]
-        if message is not None:
-            branch = Branch(siblings.index(message.id) + 1, len(siblings))
-            self.chat.finish_stream(message, branch)
+            # the view still shows the answer as it ended; the database has what was flushed before
+            message = dataclasses.replace(answer.message, text=answer.writer.text, state=state,
+                                          reasoning=answer.writer.reasoning, error=error,
+                                          stats=stats or GenerationStats())
+            siblings = [message.id]
+        branch = Branch(siblings.index(message.id) + 1, len(siblings))
+        self.chat.finish_stream(message, branch)
         self.liveRate.emit(None)
         self.busyChanged.emit(False)
-        self.answerEnded.emit(answer.message_id)
+        self.answerEnded.emit(answer.message.id)

@@ -25,6 +25,7 @@ from .theme import HtmlColors
 
 log = logging.getLogger(__name__)
 PAINT_BUDGET_S = 0.005  # time one paint may spend inserting finished blocks
+LONG_TAIL_CHARS = 4000  # an open block longer than this grows as plain text until it is finished
 
 
 class BlockRenderer:
@@ -83,6 +84,8 @@ class StreamRegion:
         self.rendered_html: list[str] = []  # what the finished blocks became, kept for the thread cache
         self._answer_started = False
         self._open_code: int | None = None  # the open fence shown (its body's offset in the text)
+        self._long_tail: int | None = None  # the long open block shown as plain text (its offset)
+        self._long_shown = 0  # characters of it on screen
         self._code_live_start = 0  # where the open fence's unfinished last line is shown
         self._code_shown = 0  # characters of the open fence's body shown for good
         self.closed = False
@@ -111,8 +114,10 @@ class StreamRegion:
         if tail and not self.closed:
             if self._splitter.in_code:
                 self._paint_open_code(text)
+            elif len(text) - self._splitter.block_start > LONG_TAIL_CHARS:
+                self._paint_long_tail(text)
             else:
-                self._open_code = None
+                self._open_code = self._long_tail = None
                 self._replace_tail(self._tail_html(self._splitter.tail(text)))
         return True
 
@@ -153,7 +158,7 @@ class StreamRegion:
             t0 = time.perf_counter()
             self._replace_tail(html)
             self._tail_start = self._new_block_at_end()
-            self._open_code = None
+            self._open_code = self._long_tail = None
             self.rendered_html.append(html)
             if html:
                 self._cost_per_char = 0.8 * self._cost_per_char + 0.2 * (time.perf_counter() - t0) / len(html)
@@ -185,6 +190,20 @@ class StreamRegion:
         self._clear_from(self._code_live_start)
         if body[complete:]:
             self._insert(plain_code(body[complete:]))
+
+    def _paint_long_tail(self, text: str) -> None:
+        """A very long open paragraph (minified JSON, base64...): append what is new as plain text
+        instead of rendering it all on every paint; it is rendered as Markdown once it is finished."""
+        start = self._splitter.block_start
+        if self._long_tail != start:
+            self._replace_tail("")
+            self._long_tail, self._long_shown = start, 0
+            self._open_code = None
+        new = text[start + self._long_shown:]
+        if new:
+            self._cursor.movePosition(QTextCursor.MoveOperation.End)
+            self._cursor.insertText(new, QTextCharFormat())
+            self._long_shown += len(new)
 
     def _paint_thinking(self, reasoning: str) -> None:
         finished = self._think_splitter.feed(reasoning)

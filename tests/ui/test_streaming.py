@@ -152,3 +152,15 @@ def test_events_of_other_requests_are_dropped(qtbot, engine_window, store):
     answer = answer_of(store)
     assert answer.state is MessageState.STOPPED and answer.text == "t0 t1 " and not answer.error
     assert "INTRUDER" not in engine_window.chat.plain_text()
+
+
+def test_a_full_disk_at_the_end_of_an_answer_is_said_and_the_answer_stays_on_screen(qtbot, engine_window, store):
+    send(qtbot, engine_window, "tokens=3 then=hang")
+    qtbot.waitUntil(lambda: "t2" in engine_window.chat.plain_text(), timeout=10000)
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    engine_window.controller.streamer.current.writer.append("word " * 40_000)  # more than the disk holds
+    engine_window.controller.stop()
+    wait_idle(qtbot, engine_window)
+    assert "is full" in engine_window.notice.text()
+    assert "t0 t1 t2" in engine_window.chat.plain_text() and "Stopped" in engine_window.chat.plain_text()
