@@ -60,9 +60,15 @@ def build_window(store: Store, *, start_engine: bool = True):
     # Closing the window is the ordered shutdown's first step: stop the answer, then the engine.
     window.closing.connect(controller.shutdown)
     if start_engine:
-        controller.engine.start_from_settings()
-    _warm_up_markdown()
+        controller.start_engine_from_settings()
+    from PySide6.QtCore import QTimer
+
+    # once the window is up, not while it is being shown: the imports would compete for the GIL
+    QTimer.singleShot(WARM_UP_AFTER_MS, window, _warm_up_markdown)
     return window, controller
+
+
+WARM_UP_AFTER_MS = 300
 
 
 def _warm_up_markdown() -> None:

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
 
-from .engine_bridge import EngineBridge
-from .engine_control import EngineControl
-from .generation import AnswerStreamer
-from .history_media import HistoryMedia, MediaJob, PreparedHistory, turns_from_thread
 from .main_window import MainWindow
 from .message_html import Branch
+from .theme import THEME_SETTING, apply_window_theme
+
+if TYPE_CHECKING:
+    from .engine_bridge import EngineBridge
+    from .engine_control import EngineControl
+    from .generation import AnswerStreamer
+    from .history_media import HistoryMedia, PreparedHistory
 
 TITLE_WORDS = 8
 FAILED = object()  # what _guard returns when the store refused
@@ -49,7 +55,7 @@ class ChatController(QObject):
     """Conversations, sending, regenerating, editing and branches; the engine side lives in
     EngineControl (settings, status) and AnswerStreamer (one streaming answer)."""
 
-    def __init__(self, store: Store, window: MainWindow, bridge: EngineBridge | None = None) -> None:
+    def __init__(self, store: Store, window: MainWindow) -> None:
         super().__init__(window)
         self.store = store
         self.window = window
@@ -58,20 +64,16 @@ class ChatController(QObject):
         self._editing: Message | None = None
         self._shut_down = False
         self._pending: dict[str, tuple[int, tuple]] = {}  # request id -> (user message id, its media)
-        self.bridge = bridge or EngineBridge(self)
-        self.engine = EngineControl(store, window, self.bridge, lambda: self.current_id)
-        self.streamer = AnswerStreamer(store, self.bridge, window.chat, self)
-        self.history_media = HistoryMedia(self)
-        self.streamer.busyChanged.connect(window.composer.set_busy)
-        self.streamer.busyChanged.connect(self._on_busy_changed)
-        self.streamer.liveRate.connect(window.engine_status.show_live)
-        self.streamer.problem.connect(window.show_notice)
-        self.history_media.prepared.connect(self._on_history_prepared)
-        self.engine.engineReady.connect(self._update_context_meter)
+        self._engine_parts: tuple[EngineBridge, EngineControl, AnswerStreamer, HistoryMedia] | None = None
         window.chat.actionRequested.connect(self._on_message_action)
         window.stopRequested.connect(self.stop)
         window.composer.stopRequested.connect(self.stop)
         window.cancelEditRequested.connect(self.cancel_edit)
+        window.settingsRequested.connect(self.open_settings)
+        hints = QGuiApplication.styleHints()
+        if hints is not None:
+            hints.colorSchemeChanged.connect(self._on_system_scheme_changed)
+        self.apply_theme()
         lst = window.conversations
         lst.conversationSelected.connect(self.open_conversation)
         lst.newRequested.connect(self.new_conversation)
@@ -85,6 +87,69 @@ class ChatController(QObject):
         convs = self.store.conversations()
         if convs:
             self.open_conversation(convs[0].id)
+
+    # --------------------------------------------------------------- engine
+    # The engine side (EngineHost, asyncio, httpx for a server) loads when an engine is configured
+    # or first needed, not with the window: a first run shows its window as fast as a bare one.
+    def _engine(self):
+        if self._engine_parts is None:
+            from .engine_bridge import EngineBridge
+            from .engine_control import EngineControl
+            from .generation import AnswerStreamer
+            from .history_media import HistoryMedia
+
+            bridge = EngineBridge(self)
+            control = EngineControl(self.store, self.window, bridge, lambda: self.current_id)
+            streamer = AnswerStreamer(self.store, bridge, self.window.chat, self)
+            media = HistoryMedia(self)
+            streamer.busyChanged.connect(self.window.composer.set_busy)
+            streamer.busyChanged.connect(self._on_busy_changed)
+            streamer.liveRate.connect(self.window.engine_status.show_live)
+            streamer.problem.connect(self.window.show_notice)
+            media.prepared.connect(self._on_history_prepared)
+            control.engineReady.connect(self._update_context_meter)
+            self._engine_parts = (bridge, control, streamer, media)
+        return self._engine_parts
+
+    @property
+    def bridge(self) -> EngineBridge:
+        return self._engine()[0]
+
+    @property
+    def engine(self) -> EngineControl:
+        return self._engine()[1]
+
+    @property
+    def streamer(self) -> AnswerStreamer:
+        return self._engine()[2]
+
+    @property
+    def history_media(self) -> HistoryMedia:
+        return self._engine()[3]
+
+    def _busy(self) -> bool:
+        return self._engine_parts is not None and self.streamer.busy
+
+    def start_engine_from_settings(self) -> None:
+        """At start-up: the engine the settings name, or the first-run panel (no engine code loaded)."""
+        raw = self._guard(self.store.setting, "engine", {})
+        if raw is FAILED or not isinstance(raw, dict) or raw.get("kind") not in ("vllm", "remote"):
+            self.window.show_first_run()
+            return
+        self.engine.start_from_settings()
+
+    @Slot()
+    def open_settings(self):
+        return self.engine.open_settings()
+
+    def apply_theme(self) -> None:
+        mode = self._guard(self.store.setting, THEME_SETTING, "system")
+        apply_window_theme(self.window, "system" if mode is FAILED else mode)
+
+    @Slot()
+    def _on_system_scheme_changed(self, *_args) -> None:
+        if self._guard(self.store.setting, THEME_SETTING, "system") == "system":
+            self.apply_theme()
 
     # -------------------------------------------------------------- helpers
     def _guard(self, action, *args):
@@ -125,7 +190,7 @@ class ChatController(QObject):
         if thread is None:
             thread = [] if self.current_id is None else self._guard(self.store.thread, self.current_id)
             thread = [] if thread is FAILED else thread
-        info = self.bridge.info
+        info = self.bridge.info if self._engine_parts is not None else None
         set_limit(info.max_context if info is not None else None, history_tokens(thread))
 
     # ---------------------------------------------------------------- slots
@@ -179,7 +244,7 @@ class ChatController(QObject):
 
     @Slot(str)
     def send(self, text: str) -> None:
-        if self.streamer.busy:
+        if self._busy():
             self.window.composer.edit.setPlainText(text)
             self.window.show_notice("An answer is still streaming: stop it (Esc) or wait, then send.")
             return
@@ -238,6 +303,8 @@ class ChatController(QObject):
         if thread is FAILED:
             self.streamer.stop()
             return
+        from .history_media import MediaJob, PreparedHistory
+
         # the question's own media comes prepared from the composer; on regenerate, from its files
         from_files = thread if not media else thread[:-1]
         earlier = tuple((m.id, self.store.attachment_path(a), a.kind) for m in from_files for a in m.attachments)
@@ -260,13 +327,16 @@ class ChatController(QObject):
             return
         if history.notes:
             self.window.show_notice(" ".join(history.notes))
+        from .history_media import turns_from_thread
+
         turns = turns_from_thread(thread, {**history.by_message, **({user_id: media} if media else {})})
         sampling, system_prompt = self.engine.sampling_for(user.conversation_id)
         self.streamer.submit(request_id, turns, sampling, system_prompt)
 
     @Slot()
     def stop(self) -> None:
-        self.streamer.stop()
+        if self._engine_parts is not None:
+            self.streamer.stop()
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -290,7 +360,7 @@ class ChatController(QObject):
 
     def regenerate(self, answer_id: int) -> None:
         """A new answer beside ``answer_id``, under the same question."""
-        if self.streamer.busy:
+        if self._busy():
             return
         answer = self._guard(self.store.message, answer_id)
         if answer is FAILED or answer.parent_id is None:
@@ -316,7 +386,7 @@ class ChatController(QObject):
         self.window.show_editing(False)
 
     def switch_branch(self, message_id: int, step: int) -> None:
-        if self.streamer.busy:
+        if self._busy():
             return
         siblings = self._guard(self.store.siblings, message_id)
         if siblings is FAILED or message_id not in siblings:
@@ -331,13 +401,16 @@ class ChatController(QObject):
         if self._shut_down:
             return
         self._shut_down = True
-        self.streamer.shutdown()
+        if self._engine_parts is not None:
+            self.streamer.shutdown()
         self.window.chat.shutdown()
-        self.history_media.shutdown()
+        if self._engine_parts is not None:
+            self.history_media.shutdown()
         stop_composer = getattr(self.window.composer, "shutdown", None)
         if stop_composer is not None:
             stop_composer()
-        self.bridge.shutdown()
+        if self._engine_parts is not None:
+            self.bridge.shutdown()
 
     @Slot(str)
     def export_current(self, fmt: str) -> None:

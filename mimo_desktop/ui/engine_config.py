@@ -3,6 +3,7 @@
 Stored with ``store.set_setting``: key ``engine`` ({"kind": "none" | "vllm" | "remote", "vllm": {...},
 "remote": {...}}) and key ``sampling``; a conversation's ``settings["sampling"]`` overrides the latter.
 The remote API key lives in the OS keyring (service "mimo-desktop", account = the server URL).
+The remote engine (httpx) and keyring are imported only when used: not on the start-up path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from mimo_desktop.engine.protocol import EngineFactory
-from mimo_desktop.engine.remote import KEYRING_SERVICE, RemoteSettings, api_key_from_keyring
 from mimo_desktop.engine.types import SamplingSettings
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING
 from mimo_desktop.engine.vllm_settings import SettingsError, VllmSettings
@@ -105,7 +105,7 @@ def engine_choice(raw: dict[str, Any] | None) -> EngineChoice:
         model = str(cfg["remote"]["model"]).strip() or None
 
         def make_remote():
-            from mimo_desktop.engine.remote import RemoteEngine
+            from mimo_desktop.engine.remote import RemoteEngine, RemoteSettings, api_key_from_keyring
 
             # read on the engine thread: the OS keyring may block on a D-Bus round trip
             return RemoteEngine(RemoteSettings(url=url, model=model, api_key=api_key_from_keyring(url)))
@@ -118,6 +118,8 @@ def store_api_key(url: str, key: str) -> str | None:
     """Save (or with an empty key, delete) the server's key in the OS keyring; returns an error or None."""
     import keyring
     from keyring.errors import KeyringError, PasswordDeleteError
+
+    from mimo_desktop.engine.remote import KEYRING_SERVICE
 
     try:
         if key:

@@ -7,11 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
-from mimo_desktop.engine.remote import api_key_from_keyring
 from mimo_desktop.engine.types import EngineStateChanged, SamplingSettings
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING
 from mimo_desktop.engine.vllm_settings import SettingsError
@@ -30,7 +28,7 @@ from .engine_config import (
 )
 from .main_window import MainWindow
 from .settings_dialog import SettingsDialog, SettingsValues
-from .theme import THEME_SETTING, apply_theme
+from .theme import THEME_SETTING, apply_window_theme
 
 
 class EngineControl(QObject):
@@ -48,11 +46,6 @@ class EngineControl(QObject):
         bridge.engineStateChanged.connect(self._on_state)
         bridge.statsChanged.connect(window.engine_status.show_stats)
         window.engine_status.restartRequested.connect(self.restart)
-        window.settingsRequested.connect(self.open_settings)
-        hints = QGuiApplication.styleHints()
-        if hints is not None:
-            hints.colorSchemeChanged.connect(self._on_system_scheme_changed)
-        self.apply_theme()
 
     # --------------------------------------------------------------- engine
     @property
@@ -128,6 +121,8 @@ class EngineControl(QObject):
             except StoreError:
                 override = None
         url = engine["remote"]["url"]
+        if url:
+            from mimo_desktop.engine.remote import api_key_from_keyring  # httpx: only when a server is set
         return SettingsValues(
             engine=engine, sampling=sampling_config(self._setting(SAMPLING_KEY, {})),
             conversation_sampling=override, theme=self._setting(THEME_SETTING, "system"),
@@ -178,13 +173,7 @@ class EngineControl(QObject):
 
     # ---------------------------------------------------------------- theme
     def apply_theme(self) -> None:
-        dark = apply_theme(self._setting(THEME_SETTING, "system"))
-        self.window.chat.set_dark(dark)
-
-    @Slot()
-    def _on_system_scheme_changed(self, *_args) -> None:
-        if self._setting(THEME_SETTING, "system") == "system":
-            self.apply_theme()
+        apply_window_theme(self.window, self._setting(THEME_SETTING, "system"))
 
     def _setting(self, key: str, default: Any) -> Any:
         try:

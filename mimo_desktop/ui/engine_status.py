@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from mimo_desktop.engine.types import EngineInfo, EngineStateChanged, EngineStats
+if TYPE_CHECKING:  # the engine package (asyncio) loads when an engine starts, not with the window
+    from mimo_desktop.engine.types import EngineInfo, EngineStateChanged, EngineStats
 
 
 def ready_text(info: EngineInfo | None) -> str:

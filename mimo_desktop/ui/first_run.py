@@ -19,6 +19,11 @@ then choose that folder in Settings. Starting takes about a minute.</p>
 (and API key, kept in your system keyring) in Settings.</p>"""
 
 
+# The same advice as the engine's VLLM_MISSING, without loading the engine package at start-up.
+VLLM_MISSING_NOTE = ("This installation has no vLLM, so the embedded engine cannot run here. Install it with "
+                     "`pip install 'mimo-desktop[gpu]'` (vllm==0.26.0, Linux with NVIDIA GPUs), or use a server.")
+
+
 class FirstRunPanel(QFrame):
     settingsRequested = Signal()
 

@@ -129,6 +129,16 @@ class MainWindow(QMainWindow):
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
 
+    def show_first_run(self) -> None:
+        """No engine configured: say how to connect one (and up front if vLLM is missing here)."""
+        import importlib.util
+
+        from .first_run import VLLM_MISSING_NOTE
+
+        self.first_run.set_vllm_missing("" if importlib.util.find_spec("vllm") else VLLM_MISSING_NOTE)
+        self.engine_status.show_not_configured()
+        self.first_run.show()
+
     def show_editing(self, editing: bool) -> None:
         self.edit_bar.setVisible(editing)
 

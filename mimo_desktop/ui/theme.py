@@ -63,16 +63,30 @@ def dark_palette() -> QPalette:
     return p
 
 
+_applied: bool | None = None  # None: the platform's own palette is in use
+
+
 def apply_theme(mode: str) -> bool:
-    """Set the application palette for ``mode``; returns whether the result is dark."""
+    """Set the application palette for ``mode``; returns whether the result is dark.
+
+    A light theme on a light system keeps the platform's own style and palette untouched (and
+    costs nothing at start-up); anything else switches to Fusion with an explicit palette.
+    """
+    global _applied
     app = QApplication.instance()
     dark = resolve_dark(mode)
-    if app is None:
+    if app is None or _applied == dark or (_applied is None and not dark and not system_prefers_dark()):
         return dark
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    _applied = dark
     return dark
 
 
 def html_colors(dark: bool) -> HtmlColors:
     return DARK_HTML if dark else LIGHT_HTML
+
+
+def apply_window_theme(window, mode: str) -> None:
+    """The application palette for ``mode`` and the matching chat colours (code, notes)."""
+    window.chat.set_dark(apply_theme(mode))
