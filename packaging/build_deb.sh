@@ -2,13 +2,13 @@
 # Build dist/mimo-desktop_<version>_amd64.deb: PyInstaller bundle -> package tree -> dpkg-deb (zstd).
 # `make package` runs this. Environment:
 #   PYTHON            the environment with the app's dependencies and PyInstaller (default .venv/bin/python)
-#   MIMO_DEB_ZSTD     zstd level for the .deb (default 19; levels are timed in docs/benchmarks-packaging.md)
+#   MIMO_DEB_ZSTD     zstd level for the .deb (default 9; 19 is 10% smaller and 12x slower: docs/benchmarks-packaging.md)
 #   MIMO_REUSE_BUNDLE 1 = keep an existing build/bundle (only the package step runs again)
 # Needs: dpkg-deb, readelf (binutils), cc (for the CUDA stand-ins, packaging/cuda_stubs.py), dpkg -S.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
-LEVEL="${MIMO_DEB_ZSTD:-19}"
+LEVEL="${MIMO_DEB_ZSTD:-9}"
 version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' mimo_desktop/__init__.py)
 [ -n "$version" ] || { echo "build_deb: no __version__ in mimo_desktop/__init__.py" >&2; exit 1; }
 for tool in dpkg-deb readelf cc; do
