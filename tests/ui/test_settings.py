@@ -157,3 +157,25 @@ def test_dark_theme_recolours_the_window_and_the_code(qtbot, window, store):
     store.set_setting("theme", "light")
     window.controller.engine.apply_theme()
     assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() > 150
+
+
+def test_every_control_of_the_window_and_the_settings_has_an_accessible_name(qtbot, window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit
+
+    def unnamed(root):
+        kinds = (QAbstractButton, QLineEdit, QPlainTextEdit, QComboBox, QAbstractSpinBox)
+        controls = [w for kind in kinds for w in root.findChildren(kind)
+                    # Qt's own parts of a spin box or an editable combo box are named through their owner
+                    if not w.objectName().startswith("qt_")
+                    and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox))]
+        return [w.objectName() or type(w).__name__ for w in controls
+                if not (w.accessibleName() or (isinstance(w, QAbstractButton) and w.text()))
+                and w.window() is root]
+
+    dialog = open_settings(qtbot, window)
+    assert unnamed(dialog) == []
+    dialog.reject()
+    mine = [name for name in unnamed(window) if name in (
+        "conversationSearch", "newChatButton", "undoDeleteButton", "restartEngineButton", "cancelEditButton",
+        "firstRunSettingsButton")]
+    assert mine == []
