@@ -108,6 +108,7 @@ class ChatController(QObject):
             streamer.problem.connect(self.window.show_notice)
             media.prepared.connect(self._on_history_prepared)
             control.engineReady.connect(self._update_context_meter)
+            control.engineReplacing.connect(streamer.shutdown)  # the answer so far is kept, as stopped
             self._engine_parts = (bridge, control, streamer, media)
         return self._engine_parts
 

@@ -33,6 +33,7 @@ from .theme import THEME_SETTING, apply_window_theme
 
 class EngineControl(QObject):
     engineReady = Signal()  # the context length may have changed
+    engineReplacing = Signal()  # the running engine is about to be shut down for another one
 
     def __init__(self, store: Store, window: MainWindow, bridge: EngineBridge,
                  current_conversation: Callable[[], int | None]) -> None:
@@ -54,6 +55,8 @@ class EngineControl(QObject):
 
     def start_from_settings(self) -> None:
         """(Re)start the engine the stored settings describe, or show how to configure one."""
+        if self.bridge.configured:
+            self.engineReplacing.emit()
         self.bridge.shutdown()
         self.window.first_run.set_vllm_missing("" if config.vllm_available() else
                                                "This installation has no vLLM. " + VLLM_MISSING)
@@ -75,6 +78,8 @@ class EngineControl(QObject):
 
     def start_with(self, choice: EngineChoice) -> None:
         """Start a given engine, bypassing the settings (the benchmark and tests use a scripted one)."""
+        if self.bridge.configured:
+            self.engineReplacing.emit()
         self.bridge.shutdown()
         self.choice = choice
         self._set_model_dir()

@@ -110,8 +110,9 @@ class AnswerStreamer(QObject):
         self.bridge.cancel(self.current.request_id)
         self._stop_timer.start()
 
+    @Slot()
     def shutdown(self) -> None:
-        """The app is closing: keep what streamed, marked as stopped."""
+        """The app is closing or the engine is being replaced: keep what streamed, marked as stopped."""
         if self.current is not None:
             self.bridge.cancel(self.current.request_id)
             self._end(MessageState.STOPPED)

@@ -179,3 +179,20 @@ def test_every_control_of_the_window_and_the_settings_has_an_accessible_name(qtb
         "conversationSearch", "newChatButton", "undoDeleteButton", "restartEngineButton", "cancelEditButton",
         "firstRunSettingsButton")]
     assert mine == []
+
+
+def test_changing_the_engine_mid_answer_keeps_the_answer_as_stopped(qtbot, engine_window, store):
+    from chat_helpers import send
+
+    from mimo_desktop.core.conversation import MessageState
+
+    send(qtbot, engine_window, "tokens=2 then=hang")
+    qtbot.waitUntil(lambda: "t1" in engine_window.chat.plain_text(), timeout=10000)
+    dialog = open_settings(qtbot, engine_window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("remote"))
+    dialog.url.setText(sse_server.refused_url())
+    dialog.accept()
+    wait_idle(qtbot, engine_window)
+    [conv] = store.conversations()
+    answer = store.thread(conv.id)[-1]
+    assert answer.state is MessageState.STOPPED and answer.text == "t0 t1 "
