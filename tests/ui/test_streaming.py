@@ -164,3 +164,14 @@ def test_a_full_disk_at_the_end_of_an_answer_is_said_and_the_answer_stays_on_scr
     wait_idle(qtbot, engine_window)
     assert "is full" in engine_window.notice.text()
     assert "t0 t1 t2" in engine_window.chat.plain_text() and "Stopped" in engine_window.chat.plain_text()
+
+
+def test_thinking_is_shown_live_before_the_answer_begins(qtbot, engine_window, store):
+    send(qtbot, engine_window, "think=3 tokens=0 then=hang")
+    qtbot.waitUntil(lambda: "ponder2" in engine_window.chat.plain_text(), timeout=10000)
+    engine_window.controller.stop()
+    wait_idle(qtbot, engine_window)
+    answer = answer_of(store)
+    assert answer.state is MessageState.STOPPED and answer.reasoning == "ponder0 ponder1 ponder2 " and answer.text == ""
+    text = engine_window.chat.plain_text()
+    assert "▸ Thinking" in text and "ponder1" not in text  # folded once the answer ended
