@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
 from mimo_desktop.core.errors import StoreError
@@ -17,6 +14,7 @@ from mimo_desktop.core.store import Store
 from .main_window import MainWindow
 from .message_html import Branch
 from .theme import THEME_SETTING, apply_window_theme
+from .thread_facts import NO_ENGINE, export_with_dialog, history_tokens, title_from
 
 if TYPE_CHECKING:
     from .engine_bridge import EngineBridge
@@ -24,31 +22,7 @@ if TYPE_CHECKING:
     from .generation import AnswerStreamer
     from .history_media import HistoryMedia, PreparedHistory
 
-TITLE_WORDS = 8
 FAILED = object()  # what _guard returns when the store refused
-
-
-def title_from(text: str) -> str:
-    words = text.split()
-    title = " ".join(words[:TITLE_WORDS])
-    return title + ("…" if len(words) > TITLE_WORDS else "")
-
-
-NO_ENGINE = (
-    "No engine is configured, so nobody will answer yet. Your message is saved. "
-    "Open Settings to choose an embedded vLLM model folder or a remote server."
-)
-
-
-def history_tokens(thread: list[Message]) -> int:
-    """Prompt tokens the thread takes: exact up to the last answer with usage, estimated after it."""
-    used, start = 0, 0
-    for i, msg in enumerate(thread):
-        if msg.stats.prompt_tokens is not None and msg.stats.output_tokens is not None:
-            used, start = msg.stats.prompt_tokens + msg.stats.output_tokens, i + 1
-    for msg in thread[start:]:
-        used += len(msg.text) // 4 + sum(a.tokens or 0 for a in msg.attachments)  # ~4 characters a token
-    return used
 
 
 class ChatController(QObject):
@@ -415,17 +389,5 @@ class ChatController(QObject):
 
     @Slot(str)
     def export_current(self, fmt: str) -> None:
-        from mimo_desktop.core.export import export
-        from mimo_desktop.core.export_cli import write_atomically
-
-        if self.current_id is None:
-            return
-        suffix = {"md": "Markdown (*.md)", "json": "JSON (*.json)"}[fmt]
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export conversation", f"conversation.{fmt}", suffix)
-        if not path:
-            return
-        try:
-            text = export(self.store, fmt, [self.current_id])
-            write_atomically(Path(path), text)
-        except (StoreError, OSError) as exc:
-            QMessageBox.warning(self.window, "Export failed", f"The conversation was not exported: {exc}")
+        if self.current_id is not None:
+            export_with_dialog(self.window, self.store, self.current_id, fmt)
