@@ -79,8 +79,10 @@ class _StartTicker:
 
 class EngineHost:
     def __init__(self, factory: EngineFactory, on_event: EventCallback, *,
-                 tick_s: float = 1.0, name: str = "mimo-engine") -> None:
+                 tick_s: float = 1.0, health_s: float = 2.0, name: str = "mimo-engine") -> None:
         self._factory = factory
+        self._health_s = health_s
+        self._health_task: asyncio.Task[None] | None = None
         self._on_event = on_event
         self._tick_s = tick_s
         self._name = name
@@ -222,6 +224,7 @@ class EngineHost:
             if failure is None:
                 self._ready_at = time.monotonic()
                 self._set_state(EngineStateChanged("ready", info=self.info))
+                self._health_task = asyncio.get_running_loop().create_task(self._watch_health())
             else:
                 await self._discard_engine()
                 self._set_state(EngineStateChanged("dead", message=failure))
@@ -313,7 +316,24 @@ class EngineHost:
         await self._discard_engine()
         self._set_state(EngineStateChanged("dead", message=message))
 
+    async def _watch_health(self) -> None:
+        """Notice an engine that died while idle (a worker killed, a GPU fault)."""
+        while self._state == "ready" and self._engine is not None:
+            await asyncio.sleep(self._health_s)
+            try:
+                await self._engine.check_health()
+            except EngineDied as exc:
+                self._health_task = None  # _mark_dead must not cancel this task while it runs
+                await self._mark_dead(str(exc))
+                return
+            except Exception:  # noqa: BLE001 - a failing probe is not a death
+                log.exception("engine health check failed")
+
     async def _discard_engine(self, timeout_s: float = 20.0) -> None:
+        health, self._health_task = self._health_task, None
+        if health is not None and health is not asyncio.current_task():
+            health.cancel()
+            await asyncio.gather(health, return_exceptions=True)
         engine, self._engine = self._engine, None
         if engine is None:
             return

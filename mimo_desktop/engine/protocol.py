@@ -32,6 +32,10 @@ class Engine(Protocol):
     def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         ...
 
+    async def check_health(self) -> None:
+        """Raise ``EngineDied`` if the engine died while idle (polled by the host)."""
+        ...
+
     async def abort(self, request_id: str) -> None:
         """Stop a request explicitly (cancelling generate's task also does it)."""
         ...

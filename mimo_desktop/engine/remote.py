@@ -267,6 +267,9 @@ class RemoteEngine:
         yield Finished(rid, reason or "stop", usage.get("prompt_tokens"),
                        usage.get("completion_tokens", deltas), None, None)
 
+    async def check_health(self) -> None:
+        """A server that went away may come back: requests report it, the engine stays usable."""
+
     async def abort(self, request_id: str) -> None:
         """Nothing to send: cancelling generate's task closes the stream, the server aborts."""
 

@@ -149,6 +149,10 @@ class VllmEngine:
         yield Finished(request.request_id, tracker.finish_reason or "stop", tracker.prompt_tokens,
                        tracker.output_tokens, None, None, drafted, accepted)
 
+    async def check_health(self) -> None:
+        if self._llm is not None and self._llm.errored:
+            raise generate_failure(self._llm.dead_error)
+
     async def abort(self, request_id: str) -> None:
         if self._llm is not None:
             await self._llm.abort(request_id)

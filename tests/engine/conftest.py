@@ -25,7 +25,8 @@ def make_host(recorder, engine_log, no_thread_leaks):
     hosts: list[EngineHost] = []
 
     def build(**engine_kwargs) -> EngineHost:
-        host = EngineHost(lambda: ScriptedEngine(engine_log, **engine_kwargs), recorder, tick_s=0.02)
+        host = EngineHost(lambda: ScriptedEngine(engine_log, **engine_kwargs), recorder, tick_s=0.02,
+                          health_s=0.02)
         hosts.append(host)
         return host
 

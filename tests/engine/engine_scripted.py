@@ -45,6 +45,7 @@ class EngineLog:
     aborted: list[str] = field(default_factory=list)
     threads: set[str] = field(default_factory=set)
     closing: threading.Event = field(default_factory=threading.Event)
+    killed: threading.Event = field(default_factory=threading.Event)  # a worker dies while idle
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -107,6 +108,10 @@ class ScriptedEngine:
             dead.cancel()
         if self._dead.is_set():
             raise EngineDied("The scripted engine died (worker killed).")
+
+    async def check_health(self) -> None:
+        if self.log.killed.is_set():
+            raise EngineDied("The scripted engine died while idle.")
 
     async def abort(self, request_id: str) -> None:
         with self.log.lock:

@@ -184,6 +184,22 @@ def test_death_mid_stream_fails_every_request_and_restart_works(make_host, recor
     assert engine_log.started == 2
 
 
+def test_death_while_idle_is_noticed_and_restart_works(make_host, recorder, engine_log):
+    host = make_host()
+    host.start()
+    recorder.wait_state("ready")
+    engine_log.killed.set()
+    recorder.wait_state("dead")
+    dead = [e for e in recorder.events if isinstance(e, EngineStateChanged)][-1]
+    assert dead.message == "The scripted engine died while idle." and engine_log.shutdowns == 1
+    engine_log.killed.clear()
+    host.restart()
+    recorder.wait_state("ready", count=2)
+    req = ask("tokens=2")
+    host.submit(req)
+    assert isinstance(recorder.wait_end(req.request_id), Finished)
+
+
 @pytest.mark.parametrize("error, expected", [
     (EngineDied("No CUDA GPU is visible."), "No CUDA GPU is visible."),
     (RuntimeError("Engine core initialization failed. See root cause above."),

@@ -283,3 +283,19 @@ def test_missing_vllm_is_reported_not_raised(omni_dir, recorder, monkeypatch, no
     recorder.wait_state("dead")
     assert recorder.events[-1].message.startswith(VLLM_MISSING)
     assert host.shutdown(timeout_s=10)
+
+
+def test_health_check_reports_a_dead_engine(omni_dir):
+    import asyncio
+
+    from vllm.v1.engine.exceptions import EngineDeadError
+
+    class DeadAsyncLLM:  # AsyncLLM cannot start without a GPU: only the two attributes read
+        errored = True
+        dead_error = EngineDeadError()
+
+    engine = VllmEngine(VllmSettings(model_dir=omni_dir, load_format="dummy"))
+    asyncio.run(engine.check_health())  # not started: nothing to report
+    engine._llm = DeadAsyncLLM()
+    with pytest.raises(EngineDied, match="a GPU worker process died"):
+        asyncio.run(engine.check_health())
