@@ -320,8 +320,11 @@ class EngineHost:
         """Notice an engine that died while idle (a worker killed, a GPU fault)."""
         while self._state == "ready" and self._engine is not None:
             await asyncio.sleep(self._health_s)
+            probe = getattr(self._engine, "check_health", None)
+            if probe is None:  # an engine written before the protocol had it: nothing to watch
+                return
             try:
-                await self._engine.check_health()
+                await probe()
             except EngineDied as exc:
                 self._health_task = None  # _mark_dead must not cancel this task while it runs
                 await self._mark_dead(str(exc))
