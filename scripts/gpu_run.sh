@@ -37,6 +37,15 @@ Image.fromarray(np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=n
 # alone. Phase 2: on 4+ GPUs the server (GPUs 2,3) runs beside the bench then the CLI (GPUs 0,1);
 # on fewer, one after the other.
 NGPU=$(nvidia-smi -L | wc -l)
+if [ -n "${MIMO_GPU_K:-}" ]; then  # only the engine proof's tests matching this -k expression
+  timeout 400 python3 -m pytest tests/gpu/test_gpu_engine.py -v -s -p no:cacheprovider -k "$MIMO_GPU_K" \
+    > "$WORK/pytest_engine.log" 2>&1
+  R1=$?
+  tar -czf "$RES/gpu-results.tar.gz" -C "$WORK" .
+  grep -E "^(tests/|E   |FAILED|ERROR tests)" "$WORK/pytest_engine.log" | cut -c1-300 | head -40
+  cat "$WORK/results.jsonl"; tail -2 "$WORK/pytest_engine.log"
+  exit $R1
+fi
 if [ "${MIMO_GPU_AUDIO:-0}" = 1 ]; then
   # Audio needs the FA2 bundle (KEEP_FA2=1 stage.sh). Only the embedded engine proof (the killed
   # worker left out) and the CLI, both with the --audio tiny model.

@@ -183,6 +183,19 @@ def test_killed_worker_fails_the_request_then_restart_works(engine, results_dir)
                                           "message": end.message, "restart_ready_s": round(restart_s, 1)})
 
 
+def test_worker_killed_while_idle_is_noticed(engine, results_dir):
+    host, recorder, _ = engine
+    if host.state != "ready":
+        pytest.skip("the engine is not ready")
+    workers = gpu_workers()
+    assert workers, f"no vLLM worker process found among {descendants()}"
+    t0 = time.monotonic()
+    os.kill(workers[0][0], signal.SIGKILL)
+    recorder.wait_for(lambda evs: host.state == "dead", timeout=120)  # no request in flight
+    record(results_dir, "worker_killed_idle", {"killed": workers[0][1][:60],
+                                               "dead_after_s": round(time.monotonic() - t0, 2)})
+
+
 def test_shutdown_ends_thread_and_gpu_processes(engine, results_dir):
     host, recorder, _ = engine
     t0 = time.monotonic()
