@@ -139,16 +139,19 @@ def decode_frames(
     return frames, timestamps, info
 
 
-_CHUNK = 32
+# Full-size frames held at once before shrinking: ~80 frames of 1080p.
+_CHUNK_BYTES = 512 * 1024**2
 
 
 def _decode_in_chunks(
     decoder: VideoDecoder, indices: list[int], size: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A chunk of frames at a time, each shrunk at once, so only ~32 full frames are ever in memory."""
+    """A chunk of frames at a time, each shrunk at once, so full-size frames never pile up in memory."""
+    meta = decoder.metadata
+    chunk = max(1, _CHUNK_BYTES // max(1, 3 * (meta.width or 1) * (meta.height or 1)))
     frames, times = [], []
-    for start in range(0, len(indices), _CHUNK):
-        batch = decoder.get_frames_at(indices[start : start + _CHUNK])
+    for start in range(0, len(indices), chunk):
+        batch = decoder.get_frames_at(indices[start : start + chunk])
         data = batch.data
         if size[0] * size[1] < data.shape[-2] * data.shape[-1]:
             data = _shrink(data, size)
