@@ -6,7 +6,7 @@ DEB := dist/mimo-desktop_$(VERSION)_amd64.deb
 .PHONY: help package bundle test-package clean-package
 
 help:
-	@echo "make package        build $(DEB) (PyInstaller bundle + dpkg-deb; ~5 min)"
+	@echo "make package        build $(DEB) (PyInstaller bundle + dpkg-deb; ~3-5 min)"
 	@echo "make bundle         only the PyInstaller bundle, in build/bundle/mimo-desktop"
 	@echo "make test-package   build the package and test it (tests/packaging)"
 	@echo "make clean-package  remove the build outputs (build/bundle, build/pyinstaller, build/deb-root, dist/*.deb)"

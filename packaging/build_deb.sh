@@ -4,11 +4,18 @@
 #   PYTHON            the environment with the app's dependencies and PyInstaller (default .venv/bin/python)
 #   MIMO_DEB_ZSTD     zstd level for the .deb (default 9; 19 is 10% smaller and 12x slower: docs/benchmarks-packaging.md)
 #   MIMO_REUSE_BUNDLE 1 = keep an existing build/bundle (only the package step runs again)
+#   MIMO_BUILD_DIR    where intermediate files go (default build); MIMO_DIST_DIR: where the .deb goes (default dist)
+#                     (tests/packaging builds in a temporary folder, so a test run and `make package` never collide)
 # Needs: dpkg-deb, readelf (binutils), cc (for the CUDA stand-ins, packaging/cuda_stubs.py), dpkg -S.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 LEVEL="${MIMO_DEB_ZSTD:-9}"
+BUILD="${MIMO_BUILD_DIR:-build}"
+DIST="${MIMO_DIST_DIR:-dist}"
+mkdir -p "$BUILD" "$DIST"
+exec 9>"$BUILD/.build_deb.lock"
+flock 9  # one build at a time per build folder: a second one waits rather than deleting files under the first
 version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' mimo_desktop/__init__.py)
 [ -n "$version" ] || { echo "build_deb: no __version__ in mimo_desktop/__init__.py" >&2; exit 1; }
 for tool in dpkg-deb readelf cc; do
@@ -20,39 +27,44 @@ gpu = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependenci
 print(next(re.sub(r"^vllm==", "", d) for d in gpu if d.startswith("vllm==")))
 EOF
 )
-deb="dist/mimo-desktop_${version}_amd64.deb"
-root=build/deb-root
+deb="$DIST/mimo-desktop_${version}_amd64.deb"
+root="$BUILD/deb-root"
+bundle="$BUILD/bundle/mimo-desktop"
 started=$(date +%s)
 
-if [ "${MIMO_REUSE_BUNDLE:-}" != 1 ] || [ ! -x build/bundle/mimo-desktop/mimo-desktop ]; then
-    echo "==> PyInstaller bundle (build/bundle/mimo-desktop)"
-    mkdir -p build
-    if ! "$PYTHON" -m PyInstaller --noconfirm --log-level WARN --distpath build/bundle \
-            --workpath build/pyinstaller packaging/mimo-desktop.spec > build/pyinstaller.log 2>&1; then
-        tail -n 40 build/pyinstaller.log >&2
-        echo "build_deb: PyInstaller failed (whole log: build/pyinstaller.log)" >&2
+if [ "${MIMO_REUSE_BUNDLE:-}" != 1 ] || [ ! -x "$bundle/mimo-desktop" ]; then
+    echo "==> PyInstaller bundle ($bundle)"
+    if ! MIMO_PACKAGING_WORK="$BUILD/pyinstaller" "$PYTHON" -m PyInstaller --noconfirm --log-level WARN \
+            --distpath "$BUILD/bundle" --workpath "$BUILD/pyinstaller" packaging/mimo-desktop.spec \
+            > "$BUILD/pyinstaller.log" 2>&1; then
+        tail -n 40 "$BUILD/pyinstaller.log" >&2
+        echo "build_deb: PyInstaller failed (whole log: $BUILD/pyinstaller.log)" >&2
         exit 1
     fi
-    grep "^mimo-desktop.spec:" build/pyinstaller.log || true
+    grep "^mimo-desktop.spec:" "$BUILD/pyinstaller.log" || true
 fi
 bundled=$(date +%s)
 
 echo "==> wheel of the app, for mimo-desktop-gpu-setup"
-rm -rf build/wheel
-if ! "$PYTHON" -m pip wheel --no-deps --wheel-dir build/wheel . > build/wheel.log 2>&1; then
-    tail -n 30 build/wheel.log >&2
-    echo "build_deb: could not build the app's wheel (whole log: build/wheel.log)" >&2
+# From a copy of the sources: setuptools writes build/ and *.egg-info next to what it builds.
+rm -rf "$BUILD/wheel" "$BUILD/wheel-src"
+mkdir -p "$BUILD/wheel-src"
+cp -r pyproject.toml README.md mimo_desktop "$BUILD/wheel-src/"
+find "$BUILD/wheel-src" -name __pycache__ -prune -exec rm -rf {} +
+if ! "$PYTHON" -m pip wheel --no-deps --wheel-dir "$BUILD/wheel" "$BUILD/wheel-src" > "$BUILD/wheel.log" 2>&1; then
+    tail -n 30 "$BUILD/wheel.log" >&2
+    echo "build_deb: could not build the app's wheel (whole log: $BUILD/wheel.log)" >&2
     exit 1
 fi
-wheel=$(cd build/wheel && ls mimo_desktop-"$version"-*.whl)
+wheel=$(cd "$BUILD/wheel" && ls mimo_desktop-"$version"-*.whl)
 
 echo "==> package tree ($root)"
 rm -rf "$root"
 mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/applications" "$root/usr/share/metainfo" \
     "$root/usr/share/icons/hicolor/scalable/apps" "$root/usr/share/doc/mimo-desktop"
-cp -al build/bundle/mimo-desktop "$root/opt/mimo-desktop"  # hard links: no second copy of 1.3 GB
+cp -al "$bundle" "$root/opt/mimo-desktop"  # hard links: no second copy of 1.3 GB
 mkdir -p "$root/opt/mimo-desktop/share"
-cp "build/wheel/$wheel" "$root/opt/mimo-desktop/share/"
+cp "$BUILD/wheel/$wheel" "$root/opt/mimo-desktop/share/"
 sed "s/@VERSION@/$version/g" packaging/linux/launcher.sh > "$root/usr/bin/mimo-desktop"
 sed "s/@VERSION@/$version/g; s/@WHEEL@/$wheel/g; s/@VLLM_VERSION@/$vllm_version/g" packaging/linux/gpu-setup.sh \
     > "$root/usr/bin/mimo-desktop-gpu-setup"
@@ -87,14 +99,14 @@ Description: chat with omni-modal MiMo models about images, video and sound
 EOF
 
 echo "==> dpkg-deb (zstd -$LEVEL)"
-mkdir -p dist
-rm -f "$deb"
-dpkg-deb --root-owner-group -Zzstd -z"$LEVEL" --build "$root" "$deb" >/dev/null
+# Written beside, then renamed: whoever reads the .deb meanwhile sees the old one or the new one, whole.
+dpkg-deb --root-owner-group -Zzstd -z"$LEVEL" --build "$root" "$deb.partial" >/dev/null
+mv -f "$deb.partial" "$deb"
 finished=$(date +%s)
 
-bundle_mib=$(du -sm build/bundle/mimo-desktop | cut -f1)
+bundle_mib=$(du -sm "$bundle" | cut -f1)
 deb_mib=$(( $(stat -c %s "$deb") / 1048576 ))
-report="build/package-report.txt"
+report="$BUILD/package-report.txt"
 {
     echo "deb=$deb"
     echo "bundle_mib=$bundle_mib"

@@ -34,18 +34,22 @@ ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 @pytest.fixture(scope="session")
-def deb() -> Path:
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("MIMO_TEST_DEB")
     if given:
         return Path(given)
     missing = [tool for tool in ("dpkg-deb", "readelf", "cc") if shutil.which(tool) is None]
     assert not missing, f"building the package needs {missing} (apt install dpkg binutils gcc)"
-    env = {**os.environ, "PYTHON": sys.executable, "MIMO_DEB_ZSTD": "3"}
+    # A private build folder: a developer's `make package` (or another test run) in this checkout is untouched.
+    work = tmp_path_factory.mktemp("package")
+    env = {**os.environ, "PYTHON": sys.executable, "MIMO_DEB_ZSTD": "3",
+           "MIMO_BUILD_DIR": str(work / "build"), "MIMO_DIST_DIR": str(work / "dist")}
     done = subprocess.run(["bash", "packaging/build_deb.sh"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, f"build_deb.sh failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    path = ROOT / "dist" / f"mimo-desktop_{__version__}_amd64.deb"
+    path = work / "dist" / f"mimo-desktop_{__version__}_amd64.deb"
     assert path.is_file(), done.stdout[-2000:]
+    shutil.rmtree(work / "build")  # 2 GB of intermediates; the .deb is what the tests look at
     return path
 
 
