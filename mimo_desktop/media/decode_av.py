@@ -111,7 +111,7 @@ def _info(decoder: VideoDecoder) -> VideoInfo | None:
 
 
 def decode_frames(
-    source: Source, indices: list[int], size: tuple[int, int]
+    source: Source, indices: list[int], size: tuple[int, int] | None
 ) -> tuple[torch.Tensor, torch.Tensor, VideoInfo]:
     """Seek to ``indices`` (sorted, repeats allowed) -> (T×C×H×W uint8, timestamps s, info).
 
@@ -119,7 +119,8 @@ def decode_frames(
     away (hours of full-HD frames would not fit in memory). vLLM then finds them at
     the size its own rule picks (that size is a fixed point of the rule), so its
     resize does nothing and the token count cannot drift; frames kept at their
-    stored size get exactly the planned size from vLLM's rule too.
+    stored size (or all frames, when ``size`` is None) get exactly the planned
+    size from vLLM's rule too.
     """
     try:
         # No decoder-side Resize: torchcodec applies it to every decoded frame,
@@ -144,7 +145,7 @@ _CHUNK_BYTES = 512 * 1024**2
 
 
 def _decode_in_chunks(
-    decoder: VideoDecoder, indices: list[int], size: tuple[int, int]
+    decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A chunk of frames at a time, each shrunk at once, so full-size frames never pile up in memory."""
     meta = decoder.metadata
@@ -153,12 +154,12 @@ def _decode_in_chunks(
     for start in range(0, len(indices), chunk):
         batch = decoder.get_frames_at(indices[start : start + chunk])
         data = batch.data
-        if size[0] * size[1] < data.shape[-2] * data.shape[-1]:
+        if size is not None and size[0] * size[1] < data.shape[-2] * data.shape[-1]:
             data = _shrink(data, size)
         frames.append(data)
         times.append(batch.pts_seconds)
     if not frames:
-        return torch.empty((0, 3, *size), dtype=torch.uint8), torch.empty(0)
+        return torch.empty((0, 3, 0, 0), dtype=torch.uint8), torch.empty(0)
     return torch.cat(frames).contiguous(), torch.cat(times)
 
 

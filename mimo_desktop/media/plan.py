@@ -36,6 +36,9 @@ class VideoPlan:
     resized: tuple[int, int]  # (height, width) every frame is scaled to
     groups: int  # temporal groups of temporal_patch_size frames
     tokens_per_group: int  # video pads per group
+    # Frames may be handed to vLLM already at ``resized`` only if vLLM's rule maps that
+    # size to itself; near the minimum pixel count it may not (it would grow them again).
+    prescale_safe: bool = True
 
     @property
     def num_frames(self) -> int:
@@ -60,7 +63,8 @@ def plan_video(width: int, height: int, total_frames: int, fps: float, cfg: Proc
     resized = rules.smart_resize(height, width, cfg.factor, cfg.video_min_pixels, cap)
     per_group = (resized[0] // cfg.patch_size) * (resized[1] // cfg.patch_size) // cfg.merge_size**2
     groups = math.ceil(count / cfg.frame_factor)
-    return VideoPlan(tuple(indices), resized, groups, per_group)
+    fixed = rules.smart_resize(resized[0], resized[1], cfg.factor, cfg.video_min_pixels, cap) == resized
+    return VideoPlan(tuple(indices), resized, groups, per_group, prescale_safe=fixed)
 
 
 def token_timestamps(plan: VideoPlan, frame_times: Sequence[float] | None, cfg: ProcessorConfig) -> list[float]:

@@ -96,7 +96,8 @@ def _prepare_video(data: bytes, sniffed: Sniffed, info, cfg: ProcessorConfig, co
 
     width, height = info.display_size
     video_plan = plan.plan_video(width, height, info.num_frames, info.fps, cfg)
-    frames, times, _ = decode_av.decode_frames(data, list(video_plan.indices), video_plan.resized)
+    shrink_to = video_plan.resized if video_plan.prescale_safe else None
+    frames, times, _ = decode_av.decode_frames(data, list(video_plan.indices), shrink_to)
     tokens, texts = plan.video_tokens(video_plan, times.tolist(), cfg)
     audio_track = None
     if cfg.include_video_audio and decode_av.probe_audio(data) is not None:

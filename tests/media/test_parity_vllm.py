@@ -205,3 +205,20 @@ def test_video_timestamps_kept_when_vllm_is_told_to(vllm_multimodal_processor, m
     assert [t for t in item.details["token_timestamps"] if t in text] == item.details["token_timestamps"]
     assert item.details["token_timestamps"][-1] != "00:14"  # 12 s clip: not the 1-fps numbering
     assert len(out["prompt_token_ids"]) == item.tokens
+
+
+def test_frames_near_the_pixel_floor_are_handed_over_unscaled(tiny_model_dir, media_files):
+    """Where vLLM's rule would grow a pre-scaled frame again, we hand it the frames as stored."""
+    from mimo_desktop.media.config import config_from_hf
+    from mimo_desktop.media.prepare import prepare
+
+    squeezed = {"fps": 2.0, "max_frames": 16, "min_frames": 2, "video_total_max_pixels": 20000}
+    ref = _reference(tiny_model_dir, squeezed)
+    cfg = config_from_hf({"vision_config": {"patch_size": 14}, "processor_config": squeezed})
+    item = prepare(media_files["long.mp4"], cfg)  # 16 frames share 20000 px: each gets the 3136 floor
+    frames, times = item.vllm_data
+    assert item.resized == (28, 56) and tuple(frames.shape[-2:]) == (96, 128)  # (28, 56) is no fixed point
+    _, thw, _, _ = ref.process_video(vllm_mimo.VideoInput(video=(frames, times)))
+    t, h, w = thw.tolist()
+    assert (h * 14, w * 14) == item.resized
+    assert item.details["groups"] == t

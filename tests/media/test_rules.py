@@ -110,3 +110,60 @@ def test_bad_videos_and_sounds_are_refused_in_words():
         plan.plan_video(320, 240, 30 * 3600 * 4, 30.0, cfg)
     with pytest.raises(EmptyMediaError, match="0.05 s"):
         plan.audio_tokens(1200, cfg)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(h=st.integers(1, 20000), w=st.integers(1, 20000), patch=st.sampled_from([14, 16]),
+       budget=st.integers(256, 16384))
+def test_resize_always_lands_on_the_grid_within_budget_or_refuses(h, w, patch, budget):
+    factor = patch * 2
+    min_px, max_px = 4 * factor * factor, budget * factor * factor
+    try:
+        rh, rw = rules.smart_resize(h, w, factor, min_px, max_px)
+    except UnsupportedMediaError as exc:
+        assert "200:1" in str(exc) or "too thin" in str(exc)
+        return
+    assert rh % factor == 0 and rw % factor == 0 and rh > 0 and rw > 0
+    assert rh * rw <= max_px
+
+
+@settings(max_examples=300, deadline=None)
+@given(w=st.integers(8, 8000), h=st.integers(8, 8000), total=st.integers(2, 100000),
+       frames=st.sampled_from([None, 64, 5000]))
+def test_prescaled_video_frames_keep_their_size_in_vllm(w, h, total, frames):
+    """When the plan says frames may be handed over pre-scaled, vLLM's rule leaves that size alone."""
+    cfg = ProcessorConfig(patch_size=14, image_min_pixels=3136, video_min_pixels=3136, video_max_pixels=50176,
+                          video_total_max_pixels=401408, num_frames=frames, max_frames=100000)
+    try:
+        video = plan.plan_video(w, h, total, 30.0, cfg)
+    except (UnsupportedMediaError, MediaTooLargeError):
+        return
+    cap = rules.video_max_pixels(video.num_frames, 3136, 50176, 401408, 2)
+    again = rules.smart_resize(*video.resized, cfg.factor, 3136, cap)
+    assert video.prescale_safe == (again == video.resized)
+    assert rules.smart_resize(h, w, cfg.factor, 3136, cap) == video.resized
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=st.integers(1, 200000), fps=st.floats(1.0, 240.0), target=st.sampled_from([0.5, 1.0, 2.0]))
+def test_sampled_frames_are_pairs_in_range_and_in_order(total, fps, target):
+    n = rules.sample_frame_count(total, fps, 2, fps=target, num_frames=None, min_frames=8, max_frames=3600)
+    indices = rules.sample_frame_indices(total, n)
+    assert n % 2 == 0 and 2 <= n <= max(3600, 8)
+    assert indices == sorted(indices) and indices[0] == 0 and indices[-1] <= total - 1
+
+
+def test_importing_the_media_package_loads_no_heavy_library():
+    """The GUI imports media's config and types at start-up: no torch, torchcodec, Pillow or vLLM then."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mimo_desktop.media, mimo_desktop.media.config, mimo_desktop.media.prepared\n"
+            "heavy = [m for m in ('torch', 'torchcodec', 'torchaudio', 'PIL', 'vllm', 'numpy') if m in sys.modules]\n"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
