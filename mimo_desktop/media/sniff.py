@@ -49,6 +49,7 @@ def sniff(head: bytes) -> Sniffed:
     found = _sniff_riff(head) or _sniff_iso(head) or _sniff_other(head)
     if found:
         return found
+    _refuse_documents(head)
     if _looks_like_text(head):
         raise UnsupportedMediaError("This is a text file, not an image, video or audio file.")
     raise UnsupportedMediaError("This is not an image, video or audio file this app can read.")
@@ -101,6 +102,15 @@ def _sniff_other(head: bytes) -> Sniffed | None:
             return Sniffed("audio", "aac", "audio/aac")
         return Sniffed("audio", "mp3", "audio/mpeg")
     return None
+
+
+def _refuse_documents(head: bytes) -> None:
+    """Files people often mistake for pictures get a message that says what to do instead."""
+    if head.startswith(b"%PDF"):
+        raise UnsupportedMediaError("PDF documents are not supported; export the page as a PNG or JPEG picture.")
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith(b"<svg") or (lowered.startswith(b"<?xml") and b"<svg" in lowered):
+        raise UnsupportedMediaError("SVG drawings are not supported; export it as a PNG picture.")
 
 
 def _looks_like_text(head: bytes) -> bool:

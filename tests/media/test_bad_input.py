@@ -106,3 +106,13 @@ def test_random_cuts_and_corruptions_never_crash(media_files):
                 assert _readable(str(exc)), f"{name}: {exc}"
             else:
                 assert item.tokens > 0
+
+
+def test_documents_mistaken_for_pictures_say_what_to_do(tmp_path):
+    pdf, svg = tmp_path / "scan.jpg", tmp_path / "logo.png"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    svg.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10"/>')
+    with pytest.raises(UnsupportedMediaError, match="PDF documents are not supported; export"):
+        prepare(pdf)
+    with pytest.raises(UnsupportedMediaError, match="SVG drawings are not supported"):
+        prepare(svg)
