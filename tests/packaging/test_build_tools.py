@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import subprocess
 import sys
@@ -126,3 +127,18 @@ def test_depends_names_the_fixed_list_then_the_packages_of_linked_system_librari
     packages = line.split(", ")
     assert packages[0].startswith("libc6 (>= ") and packages[1] == "libpulse0"
     assert "zlib1g" in packages and missing == []
+
+
+def test_windows_and_macos_icons_are_made_from_the_svg(tmp_path: Path) -> None:
+    from PIL import Image
+
+    # In a child process: the renderer creates a QGuiApplication, which must not outlive into pytest-qt's tests.
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run([sys.executable, str(ROOT / "packaging/platform_icons.py"), str(tmp_path)], env=env,
+                   check=True, capture_output=True, timeout=60)
+    with Image.open(tmp_path / "mimo-desktop.ico") as ico:
+        assert {(16, 16), (32, 32), (256, 256)} <= set(ico.info["sizes"])
+    with Image.open(tmp_path / "mimo-desktop.icns") as icns:
+        assert icns.format == "ICNS" and icns.size[0] >= 256
+        corner, centre = icns.convert("RGBA").getpixel((0, 0)), icns.convert("RGBA").getpixel((icns.size[0] // 2, 40))
+    assert corner[3] == 0 and centre[3] == 255  # transparent outside the rounded tile, opaque on it
