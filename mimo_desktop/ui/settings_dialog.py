@@ -69,10 +69,16 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_blocked = QLabel(objectName="saveBlocked", wordWrap=True, visible=False)
+        self.save_blocked.setStyleSheet("color: #b3261e")
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
+        layout.addWidget(self.save_blocked)
         layout.addWidget(buttons)
         self.tabs = tabs
+        self.kind.currentIndexChanged.connect(self._update_save)
+        self.finished.connect(self.model_check.shutdown)
         self.load(values)
         self.resize(560, 520)
 
@@ -104,9 +110,17 @@ class SettingsDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.model_dir, 1)
         folder_row.addWidget(browse)
+        from .model_check import ModelCheckPanel  # loaded when Settings opens, never at start-up
+
+        self.model_check = ModelCheckPanel()
+        self.model_check.checkChanged.connect(self._update_save)
+        self.model_check.downloadRequested.connect(self._on_download)
+        self.model_check.check_button.clicked.connect(self._check_model_dir)
+        self.model_dir.editingFinished.connect(self._on_model_dir_edited)
         self.tensor_parallel = QSpinBox(minimum=0, maximum=64, objectName="tensorParallel")
         self.tensor_parallel.setSpecialValueText("all visible GPUs")
         self.tensor_parallel.setAccessibleName("GPUs (tensor parallel)")
+        self.tensor_parallel.valueChanged.connect(self._on_tensor_parallel)
         self.mtp = QCheckBox("Multi-token prediction (faster answers)", objectName="mtpEnabled")
         self.mtp_tokens = QSpinBox(minimum=1, maximum=3, objectName="mtpTokens")
         self.mtp_tokens.setAccessibleName("Speculative tokens")
@@ -127,6 +141,7 @@ class SettingsDialog(QDialog):
             note.setStyleSheet("color: #b3261e")
             form.addRow(note)
         form.addRow("Model folder", folder_row)
+        form.addRow("", self.model_check)
         form.addRow("GPUs (tensor parallel)", self.tensor_parallel)
         form.addRow(self.mtp)
         form.addRow("Speculative tokens", self.mtp_tokens)
@@ -199,6 +214,8 @@ class SettingsDialog(QDialog):
         self.conversation_sampling.load(values.conversation_sampling or values.sampling)
         self.conversation_sampling.setEnabled(values.conversation_sampling is not None)
         self.theme.setCurrentIndex(max(0, self.theme.findData(values.theme)))
+        if cfg["kind"] == "vllm" and self.model_dir.text().strip():
+            self._check_model_dir()
 
     def values(self) -> SettingsValues:
         def backend(box: QComboBox) -> str:
@@ -226,3 +243,55 @@ class SettingsDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Model folder", self.model_dir.text())
         if folder:
             self.model_dir.setText(folder)
+            self._check_model_dir()
+
+    # ------------------------------------------------------ model folder check
+    @Slot(str)
+    def use_model_folder(self, folder: str) -> None:
+        """Point the embedded engine at ``folder`` (a finished download) and check it."""
+        self.kind.setCurrentIndex(self.kind.findData("vllm"))
+        self.model_dir.setText(folder)
+        self._check_model_dir()
+
+    @Slot()
+    def _check_model_dir(self) -> None:
+        self.model_check.check(self.model_dir.text(), self.tensor_parallel.value() or None, self.max_context.value())
+
+    @Slot()
+    def _on_model_dir_edited(self) -> None:
+        if self.model_check.checked_folder != self.model_dir.text().strip():
+            self._check_model_dir()
+
+    @Slot(int)
+    def _on_tensor_parallel(self, _tp: int) -> None:
+        if self.model_check.checked_folder:  # the fit estimate depends on the TP size
+            self._check_model_dir()
+
+    @Slot()
+    def _on_download(self) -> None:
+        from .download_dialog import DownloadDialog  # loaded when the user asks for it
+
+        dialog = DownloadDialog(self)
+        dialog.modelChosen.connect(self.use_model_folder)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.download_dialog = dialog
+
+    def save_blocked_reason(self) -> str:
+        if self.kind.currentData() != "vllm":
+            return ""
+        return self.model_check.blocking_reason(self.model_dir.text())
+
+    @Slot()
+    def _update_save(self) -> None:
+        reason = self.save_blocked_reason()
+        self.save_button.setEnabled(not reason)
+        self.save_blocked.setText(f"Cannot save: {reason} Choose another folder, or download the model." if reason
+                                  else "")
+        self.save_blocked.setVisible(bool(reason))
+
+    def accept(self) -> None:
+        if self.save_blocked_reason():
+            self._update_save()
+            return  # the engine would only fail to start on this folder
+        super().accept()
