@@ -64,9 +64,9 @@ class ProcessorConfig:
     audio_group_size: int = 4
     # vLLM 0.26.0's data parser reads the second element of a (frames, timestamps)
     # video item as metadata and drops it, so MiMo's processor numbers the frames
-    # one second apart; its timestamp tokens are then 0, 2, 4 … s. True only if the
-    # engine makes vLLM keep the timestamps (then tokens use the real times).
-    vllm_keeps_video_timestamps: bool = False
+    # one second apart. Our embedded engine makes vLLM keep them
+    # (engine/vllm_patches.py), so tokens use the real times; False models unpatched vLLM.
+    vllm_keeps_video_timestamps: bool = True
     include_video_audio: bool = True
     max_image_pixels: int = 100_000_000  # refuse larger pictures (decompression bombs)
     max_file_bytes: int = 2 * 1024**3

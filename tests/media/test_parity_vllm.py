@@ -144,9 +144,14 @@ def test_random_sizes_agree_on_resize_rule(pair):
 
 @pytest.fixture(scope="module")
 def vllm_multimodal_processor(tiny_model_dir):
-    """vLLM's full multimodal processor for the tiny model, as its renderer builds it (CPU only)."""
+    """vLLM's full multimodal processor for the tiny model, as our embedded engine runs it (CPU only):
+    with the engine's one patch, which keeps the real timestamps of (frames, timestamps) videos."""
     from vllm.config import ModelConfig
     from vllm.multimodal import MULTIMODAL_REGISTRY
+
+    from mimo_desktop.engine.vllm_patches import keep_video_timestamps
+
+    assert keep_video_timestamps()
 
     model = ModelConfig(model=str(tiny_model_dir), trust_remote_code=True, dtype="bfloat16",
                         max_model_len=4096, mm_processor_cache_gb=0)
@@ -188,18 +193,14 @@ def test_prompt_with_many_items_has_the_token_count_vllm_produces(
 
 
 @pytest.mark.slow
-def test_video_timestamps_kept_when_vllm_is_told_to(vllm_multimodal_processor, media_files, tiny_config):
-    """With vLLM's parser keeping (frames, timestamps), the real times are written, and we count them."""
-    from vllm.multimodal.parse import MultiModalDataParser
-
+def test_video_timestamps_kept_by_the_engines_vllm(vllm_multimodal_processor, media_files, tiny_config):
+    """With the engine's patch, vLLM writes the real times of (frames, timestamps), and we count them."""
     from mimo_desktop.media.prepare import prepare
 
     proc = vllm_multimodal_processor
-    cfg = tiny_config.with_overrides(vllm_keeps_video_timestamps=True)
-    item = prepare(media_files["long.mp4"], cfg)
-    keeping = MultiModalDataParser(target_sr=24000.0, video_needs_metadata=True)
+    item = prepare(media_files["long.mp4"], tiny_config)
     tokenizer = proc.info.get_tokenizer()
-    out = proc(tokenizer.encode(item.placeholder), keeping.parse_mm_data({"video": [item.vllm_data]}))
+    out = proc(tokenizer.encode(item.placeholder), proc.info.parse_mm_data({"video": [item.vllm_data]}))
 
     text = tokenizer.decode(out["prompt_token_ids"])
     assert [t for t in item.details["token_timestamps"] if t in text] == item.details["token_timestamps"]
