@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from mimo_desktop.engine.reasoning import ReasoningSplitter
 from mimo_desktop.engine.protocol import StageCallback, StatsCallback
 from mimo_desktop.engine.remote_metrics import Scrape, parse_metrics, stats_between
 from mimo_desktop.engine.types import (
@@ -71,12 +72,17 @@ def build_messages(request: GenerationRequest) -> list[dict[str, Any]]:
         messages.append({"role": "system", "content": request.system_prompt})
     for turn in request.turns:
         if not turn.attachments:
-            messages.append({"role": turn.role, "content": turn.text})
-            continue
-        parts = [item.openai_part for item in turn.attachments]
-        if turn.text:
-            parts.append({"type": "text", "text": turn.text})
-        messages.append({"role": turn.role, "content": parts})
+            message: dict[str, Any] = {"role": turn.role, "content": turn.text}
+        else:
+            parts = [item.openai_part for item in turn.attachments]
+            if turn.text:
+                parts.append({"type": "text", "text": turn.text})
+            message = {"role": turn.role, "content": parts}
+        if turn.role == "assistant" and turn.reasoning:
+            # MiMo's own API rejects thinking-mode history without it (Chatbox #3716); vLLM servers
+            # hand it to the chat template, which keeps or drops it as the model was trained.
+            message["reasoning_content"] = turn.reasoning
+        messages.append(message)
     return messages
 
 
@@ -92,6 +98,8 @@ def build_body(request: GenerationRequest, model: str) -> dict[str, Any]:
     body.update({k: v for k, v in optional.items() if v is not None})
     if s.ignore_eos:
         body["ignore_eos"] = True
+    if s.thinking is not None:
+        body["chat_template_kwargs"] = {"enable_thinking": s.thinking}
     return body
 
 
@@ -243,6 +251,8 @@ class RemoteEngine:
         usage: dict[str, Any] = {}
         deltas = 0
         done = False
+        # A server without a reasoning parser sends the tags in the content: split them here.
+        raw_tags = ReasoningSplitter(start_in_reasoning=False)
         async for line in response.aiter_lines():
             if line.strip() == "data: [DONE]":
                 done = True
@@ -259,8 +269,11 @@ class RemoteEngine:
                     yield TextDelta(rid, thinking, 1, reasoning=True)
                 if delta.get("content"):
                     deltas += 1
-                    yield TextDelta(rid, delta["content"], 1)
+                    for i, piece in enumerate(raw_tags.feed(delta["content"])):
+                        yield TextDelta(rid, piece.text, 1 if i == 0 else 0, piece.reasoning)
                 reason = choice.get("finish_reason") or reason
+        for piece in raw_tags.finish():
+            yield TextDelta(rid, piece.text, 0, piece.reasoning)
         if not done and reason is None:
             raise RequestFailed(f"The server at {self.settings.base_url} closed the connection "
                                 "in the middle of the answer.")

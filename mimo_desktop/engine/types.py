@@ -40,6 +40,9 @@ class Turn:
     role: Role
     text: str = ""
     attachments: tuple["PreparedMedia", ...] = ()
+    # An earlier answer's thinking, passed back as the template / server expects (MiMo's API
+    # rejects thinking-mode history without it: Chatbox issue #3716).
+    reasoning: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class SamplingSettings:
     repetition_penalty: float | None = None
     seed: int | None = None
     ignore_eos: bool = False  # benchmarks only: always generate max_tokens
+    # The chat template's thinking switch (`enable_thinking`); None leaves it to the template.
+    thinking: bool | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -130,6 +135,7 @@ class EngineInfo:
     sampling_defaults: dict[str, float | int] = field(default_factory=dict)
     modalities: tuple[str, ...] = ("text",)
     notes: tuple[str, ...] = ()  # e.g. "audio unavailable: no audio_tokenizer/ folder"
+    thinking_switch: bool = False  # the chat template takes enable_thinking (a per-conversation toggle)
 
 
 EngineState = Literal["starting", "ready", "stopped", "dead"]

@@ -21,7 +21,14 @@ from mimo_desktop.engine.types import (
     TextDelta,
 )
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING, generate_failure, start_failure
-from mimo_desktop.engine.vllm_request import build_prompt, build_sampling_params, check_media_limits
+from mimo_desktop.engine.reasoning import ReasoningSplitter
+from mimo_desktop.engine.vllm_request import (
+    build_prompt,
+    build_sampling_params,
+    check_media_limits,
+    starts_in_reasoning,
+    template_has_thinking_switch,
+)
 from mimo_desktop.engine.vllm_settings import (
     ModelFolder,
     VllmSettings,
@@ -46,7 +53,9 @@ class OutputTracker:
     output_tokens: int = 0
     finish_reason: str | None = None
 
-    def delta(self, output: Any) -> TextDelta | None:
+    splitter: ReasoningSplitter | None = None  # None: no thinking block in this model's output
+
+    def delta(self, output: Any) -> list[TextDelta]:
         if output.prompt_token_ids is not None:
             self.prompt_tokens = len(output.prompt_token_ids)
         completion = output.outputs[0]
@@ -55,8 +64,16 @@ class OutputTracker:
         if output.finished:
             self.finish_reason = str(completion.finish_reason or "stop")
         if not completion.text and not count:
-            return None
-        return TextDelta(self.request_id, completion.text, count)
+            return []
+        if self.splitter is None:
+            return [TextDelta(self.request_id, completion.text, count)]
+        pieces = self.splitter.feed(completion.text)
+        if output.finished:
+            pieces += self.splitter.finish()
+        # The tokens are counted once, on the first piece; a delta held back whole still counts them.
+        deltas = [TextDelta(self.request_id, p.text, count if i == 0 else 0, p.reasoning)
+                  for i, p in enumerate(pieces)]
+        return deltas or [TextDelta(self.request_id, "", count)]
 
 
 class VllmEngine:
@@ -65,6 +82,7 @@ class VllmEngine:
         self._stats_interval = stats_interval_s
         self._llm: Any = None
         self._tokenizer: Any = None
+        self._has_think_tokens = False
         self._accumulator: Any = None
         self._defaults: dict[str, Any] = {}
         self._limits: dict[str, int] = {}
@@ -81,6 +99,9 @@ class VllmEngine:
             from mimo_desktop.engine.vllm_stats import StatsAccumulator, stat_logger_factory
         except ImportError as exc:
             raise EngineDied(f"{VLLM_MISSING} ({exc})") from exc
+        from mimo_desktop.engine.vllm_patches import keep_video_timestamps
+
+        keep_video_timestamps()
         gpus = visible_gpu_count()
         tp = resolve_tensor_parallel(self.settings, gpus)
         self.engine_kwargs = engine_args_kwargs(self.settings, folder, tp)
@@ -95,6 +116,7 @@ class VllmEngine:
                 make_engine_args(self.engine_kwargs),
                 stat_loggers=[stat_logger_factory(self._accumulator, on_stats)])
             self._tokenizer = self._llm.get_tokenizer()
+            self._has_think_tokens = "</think>" in self._tokenizer.get_vocab()
             self._defaults = self._sampling_defaults(folder)
         except Exception as exc:  # noqa: BLE001 - every start failure becomes a clear message
             log.exception("vLLM engine start failed")
@@ -113,7 +135,8 @@ class VllmEngine:
             name=folder.path.name, gpus=gpus, tensor_parallel=tp, pipeline_parallel=s.pipeline_parallel,
             mtp_tokens=s.mtp_tokens if s.mtp else 0, max_context=self.engine_kwargs.get("max_model_len"),
             sampling_defaults={k: v for k, v in self._defaults.items() if k != "max_tokens"},
-            modalities=folder.modalities, notes=folder.notes)
+            modalities=folder.modalities, notes=folder.notes,
+            thinking_switch=template_has_thinking_switch(self._tokenizer))
 
     @property
     def sampling_defaults(self) -> dict[str, Any]:
@@ -133,11 +156,13 @@ class VllmEngine:
         check_media_limits(request, self._limits)
         prompt, params = self.prompt_and_params(request)
         tracker = OutputTracker(request.request_id)
+        inside = starts_in_reasoning(prompt["prompt"])
+        if inside or self._has_think_tokens:
+            tracker.splitter = ReasoningSplitter(start_in_reasoning=inside)
         mtp_before = (self._accumulator.total.drafted, self._accumulator.total.accepted)
         try:
             async for output in self._llm.generate(prompt, params, request.request_id):
-                delta = tracker.delta(output)
-                if delta is not None:
+                for delta in tracker.delta(output):
                     yield delta
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise generate_failure(exc) from exc

@@ -23,8 +23,28 @@ def build_messages(request: GenerationRequest) -> list[dict[str, str]]:
         messages.append({"role": "system", "content": request.system_prompt})
     for turn in request.turns:
         placeholders = "".join(item.placeholder for item in turn.attachments)
-        messages.append({"role": turn.role, "content": placeholders + turn.text})
+        message = {"role": turn.role, "content": placeholders + turn.text}
+        if turn.role == "assistant" and turn.reasoning:
+            # Qwen3-style templates (MiMo's) read it; each template decides which turns keep it.
+            message["reasoning_content"] = turn.reasoning
+        messages.append(message)
     return messages
+
+
+def thinking_kwargs(request: GenerationRequest) -> dict[str, Any]:
+    thinking = request.sampling.thinking
+    return {} if thinking is None else {"enable_thinking": thinking}
+
+
+def starts_in_reasoning(prompt_text: str) -> bool:
+    """The template opened the thinking block itself: the answer streams from inside it."""
+    tail = prompt_text.rstrip()
+    return tail.endswith("<think>")
+
+
+def template_has_thinking_switch(tokenizer: Any) -> bool:
+    template = getattr(tokenizer, "chat_template", None) or ""
+    return isinstance(template, str) and "enable_thinking" in template
 
 
 def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
@@ -49,8 +69,9 @@ def check_media_limits(request: GenerationRequest, limits: dict[str, int]) -> No
 def build_prompt(request: GenerationRequest, tokenizer: ChatTemplater,
                  template_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The prompt dict for AsyncLLM.generate: {"prompt": text, "multi_modal_data": {...}}."""
+    kwargs = {**thinking_kwargs(request), **(template_kwargs or {})}
     text = tokenizer.apply_chat_template(
-        build_messages(request), tokenize=False, add_generation_prompt=True, **(template_kwargs or {}))
+        build_messages(request), tokenize=False, add_generation_prompt=True, **kwargs)
     if not isinstance(text, str):
         raise InvalidRequest("The tokenizer's chat template did not produce text.")
     prompt: dict[str, Any] = {"prompt": text}

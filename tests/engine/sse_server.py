@@ -1,7 +1,7 @@
 """A real loopback HTTP server speaking OpenAI's streaming chat protocol, with faults.
 
 ``server.mode`` picks the behaviour of the next /v1/chat/completions call:
-ok, reasoning, disconnect, malformed, error_chunk, stall, slow, 401, 429, 500, 400.
+ok, reasoning, raw_tags, disconnect, malformed, error_chunk, stall, slow, 401, 429, 500, 400.
 """
 
 from __future__ import annotations
@@ -126,6 +126,20 @@ class Handler(BaseHTTPRequestHandler):
         self._event(chunk("Answer."))
         self._event(chunk(finish="length"))
         self._end()  # no usage: the client counts deltas
+
+    def _stream_raw_tags(self) -> None:
+        """A server without a reasoning parser: tags in the content, cut anywhere, even mid-character."""
+        self._event(chunk("<thi"))
+        self._event(chunk("nk>Das ist ein Hund "))
+        # one event whose bytes arrive in two transfer chunks, cut inside the 🐕 (4 UTF-8 bytes)
+        data = f"data: {json.dumps(chunk('🐕</th'), ensure_ascii=False)}\n\n".encode()
+        cut = data.index("🐕".encode()) + 2
+        for part in (data[:cut], data[cut:]):
+            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.flush()
+        self._event(chunk("ink>Ein Hund."))
+        self._event(chunk(finish="stop"))
+        self._end()
 
     def _stream_disconnect(self) -> None:
         self._event(chunk("partial"))

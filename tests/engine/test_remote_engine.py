@@ -90,6 +90,26 @@ def test_reasoning_deltas_are_marked_and_counted_without_usage(server, connect, 
     assert end.prompt_tokens is None
 
 
+def test_raw_think_tags_are_split_even_when_cut_inside_a_tag_or_a_character(server, connect, recorder):
+    server.mode = "raw_tags"
+    events, end = run(connect(server.url), recorder, ask("hi"))
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    assert "".join(d.text for d in deltas if d.reasoning) == "Das ist ein Hund 🐕"
+    assert "".join(d.text for d in deltas if not d.reasoning) == "Ein Hund."
+    assert isinstance(end, Finished) and end.output_tokens == 4
+
+
+def test_thinking_history_and_switch_are_sent_as_the_server_expects(server, connect, recorder):
+    from mimo_desktop.engine.types import GenerationRequest, SamplingSettings, Turn
+
+    turns = (Turn("user", "hi"), Turn("assistant", "Hello!", reasoning="Greet back."), Turn("user", "and?"))
+    run(connect(server.url), recorder, GenerationRequest(turns, SamplingSettings(thinking=False)))
+    body = server.requests[-1]["body"]
+    assert body["messages"][1] == {"role": "assistant", "content": "Hello!", "reasoning_content": "Greet back."}
+    assert "reasoning_content" not in body["messages"][0]
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+
+
 def test_api_key_is_sent_and_never_in_repr(connect, recorder):
     with FakeOpenAIServer(api_key="s3cret-key") as srv:
         settings = RemoteSettings(url=srv.url, api_key="s3cret-key")

@@ -237,8 +237,44 @@ def test_output_tracker_reads_delta_request_outputs():
     tracker = OutputTracker("r")
     deltas = [tracker.delta(out("Hel", [5, 6], False)), tracker.delta(out("", [], False)),
               tracker.delta(out("lo", [7], True, "length"))]
-    assert [(d.text, d.token_count) if d else None for d in deltas] == [("Hel", 2), None, ("lo", 1)]
+    assert [[(d.text, d.token_count) for d in ds] for ds in deltas] == [[("Hel", 2)], [], [("lo", 1)]]
     assert (tracker.prompt_tokens, tracker.output_tokens, tracker.finish_reason) == (3, 3, "length")
+
+
+def test_output_tracker_splits_thinking_from_the_answer_across_deltas():
+    from vllm.outputs import CompletionOutput, RequestOutput
+
+    from mimo_desktop.engine.reasoning import ReasoningSplitter
+
+    def out(text, n, finished=False):
+        completion = CompletionOutput(index=0, text=text, token_ids=list(range(n)), cumulative_logprob=None,
+                                      logprobs=None, finish_reason="stop" if finished else None)
+        return RequestOutput(request_id="r", prompt="p", prompt_token_ids=[1], prompt_logprobs=None,
+                             outputs=[completion], finished=finished)
+
+    tracker = OutputTracker("r", splitter=ReasoningSplitter(start_in_reasoning=True))
+    stream = [out("The photo shows", 3), out(" a 猫.</th", 4), out("ink>\n\nA cat", 3), out(".", 1, True)]
+    deltas = [d for o in stream for d in tracker.delta(o)]
+    thinking = "".join(d.text for d in deltas if d.reasoning)
+    answer = "".join(d.text for d in deltas if not d.reasoning)
+    assert (thinking, answer) == ("The photo shows a 猫.", "\n\nA cat.")
+    assert sum(d.token_count for d in deltas) == tracker.output_tokens == 11
+
+
+def test_thinking_history_and_switch_reach_the_chat_template():
+    from mimo_desktop.engine.types import GenerationRequest, SamplingSettings, Turn
+    from mimo_desktop.engine.vllm_request import build_messages, starts_in_reasoning, thinking_kwargs
+
+    request = GenerationRequest(
+        (Turn("user", "hi"), Turn("assistant", "Hello!", reasoning="Greet back."), Turn("user", "and?")),
+        SamplingSettings(thinking=False))
+    messages = build_messages(request)
+    assert messages[1] == {"role": "assistant", "content": "Hello!", "reasoning_content": "Greet back."}
+    assert "reasoning_content" not in messages[0] and "reasoning_content" not in messages[2]
+    assert thinking_kwargs(request) == {"enable_thinking": False}
+    assert thinking_kwargs(GenerationRequest((Turn("user", "x"),))) == {}
+    assert starts_in_reasoning("<|im_start|>assistant\n<think>\n")
+    assert not starts_in_reasoning("<|im_start|>assistant\n<think>\n\n</think>\n\n")
 
 
 def test_vllm_exceptions_become_clear_errors():
@@ -299,3 +335,34 @@ def test_health_check_reports_a_dead_engine(omni_dir):
     engine._llm = DeadAsyncLLM()
     with pytest.raises(EngineDied, match="a GPU worker process died"):
         asyncio.run(engine.check_health())
+
+
+# A Qwen3-style thinking template (the shape MiMo-V2.5's uses): history keeps the last turn's thinking,
+# `enable_thinking=False` writes an empty thinking block, otherwise the answer starts inside <think>.
+THINKING_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
+    "{% if m['role'] == 'assistant' and m.get('reasoning_content') %}<think>\n{{ m['reasoning_content'] }}\n"
+    "</think>\n\n{% endif %}{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% if enable_thinking is defined and not enable_thinking %}"
+    "<think>\n\n</think>\n\n{% else %}<think>\n{% endif %}{% endif %}"
+)
+
+
+def test_thinking_template_receives_history_thinking_and_the_switch(tokenizer):
+    from mimo_desktop.engine.types import SamplingSettings
+    from mimo_desktop.engine.vllm_request import starts_in_reasoning, template_has_thinking_switch
+
+    original = tokenizer.chat_template
+    tokenizer.chat_template = THINKING_TEMPLATE
+    try:
+        assert template_has_thinking_switch(tokenizer)
+        turns = (Turn("user", "hi"), Turn("assistant", "Hello!", reasoning="Greet back."), Turn("user", "and?"))
+        on = build_prompt(GenerationRequest(turns), tokenizer)["prompt"]
+        assert "<|im_start|>assistant\n<think>\nGreet back.\n</think>\n\nHello!<|im_end|>" in on
+        assert starts_in_reasoning(on)
+        off = build_prompt(GenerationRequest(turns, SamplingSettings(thinking=False)), tokenizer)["prompt"]
+        assert off.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+        assert not starts_in_reasoning(off)
+    finally:
+        tokenizer.chat_template = original
+    assert not template_has_thinking_switch(tokenizer)
