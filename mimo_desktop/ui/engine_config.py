@@ -29,6 +29,7 @@ VLLM_DEFAULTS: dict[str, Any] = {
 REMOTE_DEFAULTS: dict[str, Any] = {"url": "", "model": ""}
 SAMPLING_DEFAULTS: dict[str, Any] = {
     "temperature": None, "top_p": None, "top_k": None, "max_tokens": 2048, "system_prompt": "",
+    "thinking": None,  # None: the chat template's default; True/False: its enable_thinking switch
 }
 
 
@@ -52,6 +53,7 @@ def sampling_settings(config: dict[str, Any]) -> SamplingSettings:
     return SamplingSettings(
         max_tokens=int(config.get("max_tokens") or SAMPLING_DEFAULTS["max_tokens"]),
         temperature=config.get("temperature"), top_p=config.get("top_p"), top_k=config.get("top_k"),
+        thinking=config.get("thinking"),
     )
 
 

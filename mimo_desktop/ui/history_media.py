@@ -40,7 +40,8 @@ def turns_from_thread(thread: list[Message], media: dict[int, tuple[Any, ...]]) 
             continue
         if msg.role is Role.SYSTEM:
             continue
-        turns.append(Turn(msg.role.value, msg.text, tuple(media.get(msg.id, ()))))
+        reasoning = msg.reasoning if msg.role is Role.ASSISTANT else ""
+        turns.append(Turn(msg.role.value, msg.text, tuple(media.get(msg.id, ())), reasoning))
     return tuple(turns)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QPlainTextEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPlainTextEdit, QSpinBox, QWidget
 
 MODEL_DEFAULT = "model default"
+# The chat template's thinking switch: (label, stored value).
+THINKING_CHOICES = (("Model default", None), ("Think before answering", True), ("Answer directly", False))
 
 
 class SamplingForm(QWidget):
@@ -28,11 +30,19 @@ class SamplingForm(QWidget):
         self.system_prompt.setAccessibleName("System prompt")
         self.system_prompt.setPlaceholderText("Optional instructions sent before the conversation")
         self.system_prompt.setMaximumHeight(90)
+        self.thinking = QComboBox()
+        self.thinking.setObjectName(f"{prefix}Thinking")
+        self.thinking.setAccessibleName("Thinking")
+        self.thinking.setToolTip("MiMo-V2.5 can think before it answers; the thinking is shown folded above "
+                                 "the answer. Only models whose chat template has a thinking switch obey it.")
+        for label, value in THINKING_CHOICES:
+            self.thinking.addItem(label, value)
         form = QFormLayout(self)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top-p", self.top_p)
         form.addRow("Top-k", self.top_k)
         form.addRow("Max tokens", self.max_tokens)
+        form.addRow("Thinking", self.thinking)
         form.addRow("System prompt", self.system_prompt)
 
     @staticmethod
@@ -50,6 +60,8 @@ class SamplingForm(QWidget):
         self.top_k.setValue(self.top_k.minimum() if k is None else int(k))
         self.max_tokens.setValue(int(values.get("max_tokens") or 2048))
         self.system_prompt.setPlainText(values.get("system_prompt") or "")
+        wanted = values.get("thinking")
+        self.thinking.setCurrentIndex(next(i for i, (_, v) in enumerate(THINKING_CHOICES) if v is wanted))
 
     def values(self) -> dict[str, Any]:
         def unless_min(box):
@@ -61,4 +73,5 @@ class SamplingForm(QWidget):
             "top_k": unless_min(self.top_k),
             "max_tokens": self.max_tokens.value(),
             "system_prompt": self.system_prompt.toPlainText().strip(),
+            "thinking": self.thinking.currentData(),
         }

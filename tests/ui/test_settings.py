@@ -196,3 +196,21 @@ def test_changing_the_engine_mid_answer_keeps_the_answer_as_stopped(qtbot, engin
     [conv] = store.conversations()
     answer = store.thread(conv.id)[-1]
     assert answer.state is MessageState.STOPPED and answer.text == "t0 t1 "
+
+
+def test_thinking_switch_is_saved_per_conversation(qtbot, window, store):
+    conv = store.create_conversation("Think less")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    dialog = open_settings(qtbot, window)
+    assert dialog.sampling.thinking.currentText() == "Model default"
+    dialog.override.setChecked(True)
+    dialog.conversation_sampling.thinking.setCurrentIndex(
+        dialog.conversation_sampling.thinking.findText("Answer directly"))
+    dialog.accept()
+    assert store.conversation(conv.id).settings["sampling"]["thinking"] is False
+    assert window.controller.engine.sampling_for(conv.id)[0].thinking is False
+    assert window.controller.engine.sampling_for(None)[0].thinking is None
+    again = open_settings(qtbot, window)
+    assert again.conversation_sampling.thinking.currentText() == "Answer directly"
+    again.reject()

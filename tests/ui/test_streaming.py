@@ -175,3 +175,17 @@ def test_thinking_is_shown_live_before_the_answer_begins(qtbot, engine_window, s
     assert answer.state is MessageState.STOPPED and answer.reasoning == "ponder0 ponder1 ponder2 " and answer.text == ""
     text = engine_window.chat.plain_text()
     assert "▸ Thinking" in text and "ponder1" not in text  # folded once the answer ended
+
+
+def test_next_turn_passes_the_earlier_thinking_back_and_the_thinking_switch(qtbot, engine_window, store, engine_log):
+    send(qtbot, engine_window, "think=2 tokens=2")
+    wait_idle(qtbot, engine_window)
+    conv = store.conversations()[0]
+    store.set_conversation_settings(conv.id, {"sampling": {"thinking": False}})
+    send(qtbot, engine_window, "tokens=1")
+    wait_idle(qtbot, engine_window)
+    second = engine_log.requests[-1]
+    assert [(t.role, t.reasoning) for t in second.turns] == [
+        ("user", ""), ("assistant", "ponder0 ponder1 "), ("user", "")]
+    assert second.sampling.thinking is False
+    assert engine_log.requests[0].sampling.thinking is None  # the template's own default
