@@ -39,6 +39,7 @@ class GenerationStats:
     mtp_drafted: int | None = None
     mtp_accepted: int | None = None
     finish_reason: str | None = None
+    thinking_s: float | None = None  # from the first thought to the first word of the answer
 
     @property
     def acceptance_rate(self) -> float | None:

@@ -42,10 +42,18 @@ class Answer:
     writer: StreamWriter
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
+    thinking_from: float | None = None
+    thinking_s: float | None = None
     tokens: int = 0
     dirty: bool = False
     stopping: bool = False
     submitted: bool = False
+
+    def thinking_time(self) -> float | None:
+        """Thought until the answer began; or, if it never did, until now."""
+        if self.thinking_from is None:
+            return None
+        return self.thinking_s if self.thinking_s is not None else time.monotonic() - self.thinking_from
 
     def live_tokens_per_s(self) -> float | None:
         if self.first_token_at is None or self.tokens < 2:
@@ -127,8 +135,12 @@ class AnswerStreamer(QObject):
             answer.first_token_at = time.monotonic()
         answer.tokens += tokens
         if reasoning:
+            if answer.thinking_from is None:
+                answer.thinking_from = time.monotonic()
             answer.writer.append(reasoning=text)
         else:
+            if answer.thinking_from is not None and answer.thinking_s is None and text.strip():
+                answer.thinking_s = time.monotonic() - answer.thinking_from
             answer.writer.append(text)
         answer.dirty = True
 
@@ -139,7 +151,7 @@ class AnswerStreamer(QObject):
         stats = GenerationStats(
             prompt_tokens=event.prompt_tokens, output_tokens=event.output_tokens, ttft_s=event.ttft_s,
             tokens_per_s=event.tokens_per_s, mtp_drafted=event.mtp_drafted, mtp_accepted=event.mtp_accepted,
-            finish_reason=event.reason)
+            finish_reason=event.reason, thinking_s=self.current.thinking_time())
         state = MessageState.STOPPED if event.reason == "cancelled" else MessageState.COMPLETE
         self._end(state, stats=stats)
 
@@ -171,6 +183,8 @@ class AnswerStreamer(QObject):
             return
         self._paint_timer.stop()
         self._stop_timer.stop()
+        if stats is None and answer.thinking_from is not None:
+            stats = GenerationStats(thinking_s=answer.thinking_time())  # stopped or failed mid-thought
         try:
             answer.writer.finish(state, stats=stats, error=error)
             message = self.store.message(answer.message.id)

@@ -44,14 +44,20 @@ def attachments_html(msg: Message, colors: HtmlColors) -> str:
     )
 
 
-def thinking_collapsed_html(msg_id: int, reasoning: str, colors: HtmlColors) -> str:
+def thinking_facts(reasoning: str, seconds: float | None) -> str:
     words = len(reasoning.split())
+    took = f", {seconds:.1f} s" if seconds is not None else ""
+    return f"{words} word{'s' if words != 1 else ''}{took}"
+
+
+def thinking_collapsed_html(msg_id: int, reasoning: str, colors: HtmlColors, seconds: float | None = None) -> str:
     return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▸ Thinking')}"
-            f" <small>({words} words)</small></p>")
+            f" <small>({thinking_facts(reasoning, seconds)})</small></p>")
 
 
-def thinking_expanded_html(msg_id: int, reasoning: str, colors: HtmlColors) -> str:
-    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▾ Thinking')}</p>"
+def thinking_expanded_html(msg_id: int, reasoning: str, colors: HtmlColors, seconds: float | None = None) -> str:
+    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▾ Thinking')}"
+            f" <small>({thinking_facts(reasoning, seconds)})</small></p>"
             + reasoning_html(reasoning, colors))
 
 
@@ -116,7 +122,7 @@ def message_html(msg: Message, branch: Branch | None, colors: HtmlColors, *,
     parts = [header_html(msg), attachments_html(msg, colors)]
     if msg.reasoning:
         show = thinking_expanded_html if thinking_open else thinking_collapsed_html
-        parts.append(show(msg.id, msg.reasoning, colors))
+        parts.append(show(msg.id, msg.reasoning, colors, msg.stats.thinking_s))
     if body is not None:
         parts.append(body)
     elif msg.role is Role.ASSISTANT:

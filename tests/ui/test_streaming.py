@@ -114,6 +114,9 @@ def test_thinking_streams_then_folds_and_unfolds_on_click(qtbot, engine_window, 
     assert answer.reasoning == "ponder0 ponder1 ponder2 ponder3 "
     text = engine_window.chat.plain_text()
     assert "▸ Thinking" in text and "ponder1" not in text and "t0 t1" in text
+    assert answer.stats.thinking_s is not None and answer.stats.thinking_s >= 0
+    engine_window.controller.open_conversation(answer.conversation_id)  # as rendered from history
+    assert f"▸ Thinking (4 words, {answer.stats.thinking_s:.1f} s)" in engine_window.chat.plain_text()
     click_link(qtbot, engine_window.chat, f"mimo:thinking/{answer.id}")
     assert "ponder1" in engine_window.chat.plain_text()
 
