@@ -186,6 +186,14 @@ class ChatView(QTextBrowser):
             return self._stream.text
         return next((m.text for m in self._messages if m.id == message_id), "")
 
+    def message_with_thinking(self, message_id: int) -> str:
+        """The answer with its thinking quoted above it, as Markdown (like the export's)."""
+        msg = next((m for m in self._messages if m.id == message_id), None)
+        if msg is None or not msg.reasoning:
+            return self.message_text(message_id)
+        quoted = "\n".join(f"> {line}" for line in msg.reasoning.strip().splitlines())
+        return f"> **Thinking**\n>\n{quoted}\n\n{msg.text.lstrip()}"
+
     @Slot(QUrl)
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() in ("http", "https", "mailto"):
@@ -202,6 +210,8 @@ class ChatView(QTextBrowser):
         message_id, arg = args[0], (args[1] if len(args) > 1 else 0)
         if action == "copy":
             self._copy(self.message_text(message_id), "message")
+        elif action == "copy-thinking":
+            self._copy(self.message_with_thinking(message_id), "message")
         elif action == "copy-code":
             blocks = code_blocks(self.message_text(message_id))
             if 0 <= arg < len(blocks):

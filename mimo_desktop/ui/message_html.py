@@ -103,6 +103,8 @@ def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
         if stats:
             bits.append(f"<span style='color:{colors.muted}'>{html.escape(stats)}</span>")
     actions = [link("copy", msg.id, "Copy")]
+    if msg.reasoning:
+        actions.append(link("copy-thinking", msg.id, "Copy with thinking"))
     if msg.role is Role.USER:
         actions.append(link("edit", msg.id, "Edit"))
     elif msg.state in (MessageState.FAILED, MessageState.STOPPED):

@@ -119,6 +119,10 @@ def test_thinking_streams_then_folds_and_unfolds_on_click(qtbot, engine_window, 
     assert f"▸ Thinking (4 words, {answer.stats.thinking_s:.1f} s)" in engine_window.chat.plain_text()
     click_link(qtbot, engine_window.chat, f"mimo:thinking/{answer.id}")
     assert "ponder1" in engine_window.chat.plain_text()
+    click_link(qtbot, engine_window.chat, f"mimo:copy/{answer.id}")
+    assert QGuiApplication.clipboard().text() == "t0 t1 "
+    click_link(qtbot, engine_window.chat, f"mimo:copy-thinking/{answer.id}")
+    assert QGuiApplication.clipboard().text() == "> **Thinking**\n>\n> ponder0 ponder1 ponder2 ponder3\n\nt0 t1 "
 
 
 def test_copy_code_button_puts_the_code_on_the_clipboard(qtbot, engine_window, store):
