@@ -5,8 +5,8 @@ History, attachments, capture and token costs keep working without an engine; on
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 FIRST_RUN_TEXT = """<h3>Connect a model to get answers</h3>
 <p>Your conversations, attachments and token costs work already; answers need an engine. Two ways:</p>
@@ -41,12 +41,17 @@ class FirstRunPanel(QFrame):
         self.settings_button.setObjectName("firstRunSettingsButton")
         self.settings_button.setAccessibleName("Open engine settings")
         self.settings_button.clicked.connect(self.settingsRequested)
+        self.download_button = QPushButton("Download a model…")
+        self.download_button.setObjectName("firstRunDownloadButton")
+        self.download_button.setAccessibleName("Download a model from the Hugging Face Hub")
+        self.download_button.clicked.connect(self._on_download)
         self.vllm_note = QLabel()
         self.vllm_note.setObjectName("vllmMissingNote")
         self.vllm_note.setWordWrap(True)
         self.vllm_note.hide()
         row = QHBoxLayout()
         row.addWidget(self.settings_button)
+        row.addWidget(self.download_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
@@ -57,3 +62,21 @@ class FirstRunPanel(QFrame):
         """Say up front when the embedded way cannot work in this installation."""
         self.vllm_note.setText(message)
         self.vllm_note.setVisible(bool(message))
+
+    @Slot()
+    def _on_download(self) -> None:
+        from .download_dialog import DownloadDialog  # loaded when the user asks for it, not at start-up
+
+        dialog = DownloadDialog(self.window())
+        dialog.modelChosen.connect(self._on_model_chosen)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.download_dialog = dialog
+
+    @Slot(str)
+    def _on_model_chosen(self, folder: str) -> None:
+        """Open Settings on the embedded engine with the downloaded folder filled in and checked."""
+        self.settingsRequested.emit()  # the window opens the settings dialog synchronously
+        dialogs = [d for d in self.window().findChildren(QDialog, "settingsDialog") if d.isVisible()]
+        if dialogs:
+            dialogs[-1].use_model_folder(folder)

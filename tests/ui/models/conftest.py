@@ -73,10 +73,14 @@ def make_settings(qtbot, no_thread_leaks):
 
 
 @pytest.fixture
-def hub(_tiny_checkpoint: Path, monkeypatch):
+def hub(_tiny_checkpoint: Path, monkeypatch, no_thread_leaks):
     """The loopback Hub serving the tiny checkpoint; HF_ENDPOINT points the app at it."""
+    from huggingface_hub.utils import close_session
+
     with FakeHub() as hub:
         hub.add_folder(REPO, _tiny_checkpoint)
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
         monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
         yield hub
+        # huggingface_hub keeps its connections alive in a process-wide client; each holds a server thread.
+        close_session()
