@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QDialog, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
-    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QApplication, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar,
+    QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from mimo_desktop.models import DownloadProgress
@@ -53,6 +53,9 @@ class DownloadDialog(QDialog):
         self._repaint_timer.timeout.connect(self._repaint)
         self._build(folder)
         self.finished.connect(self._on_closed)
+        app = QApplication.instance()
+        if app is not None:  # quitting with the dialog open must not leave a download thread holding the exit
+            app.aboutToQuit.connect(self._on_closed)
         self.resize(640, 560)
 
     # ------------------------------------------------------------------ layout

@@ -113,14 +113,15 @@ class SettingsDialog(QDialog):
         from .model_check import ModelCheckPanel  # loaded when Settings opens, never at start-up
 
         self.model_check = ModelCheckPanel()
-        self.model_check.checkChanged.connect(self._update_save)
+        self.model_check.checkChanged.connect(self._on_check_changed)
+        self._save_when_checked = False  # Save was pressed while the folder's check was still running
         self.model_check.downloadRequested.connect(self._on_download)
         self.model_check.check_button.clicked.connect(self._check_model_dir)
         self.model_dir.editingFinished.connect(self._on_model_dir_edited)
         self.tensor_parallel = QSpinBox(minimum=0, maximum=64, objectName="tensorParallel")
         self.tensor_parallel.setSpecialValueText("all visible GPUs")
         self.tensor_parallel.setAccessibleName("GPUs (tensor parallel)")
-        self.tensor_parallel.valueChanged.connect(self._on_tensor_parallel)
+        self.tensor_parallel.valueChanged.connect(self._on_fit_input)
         self.mtp = QCheckBox("Multi-token prediction (faster answers)", objectName="mtpEnabled")
         self.mtp_tokens = QSpinBox(minimum=1, maximum=3, objectName="mtpTokens")
         self.mtp_tokens.setAccessibleName("Speculative tokens")
@@ -130,6 +131,7 @@ class SettingsDialog(QDialog):
         self.gpu_memory.setAccessibleName("GPU memory fraction")
         self.max_context = QSpinBox(minimum=256, maximum=1_048_576, singleStep=4096, objectName="maxContext")
         self.max_context.setAccessibleName("Max context")
+        self.max_context.valueChanged.connect(self._on_fit_input)
         self.attention = _backend_box("attentionBackend", "Attention backend", ATTENTION_BACKENDS)
         self.mtp_attention = _backend_box("mtpAttentionBackend", "MTP attention backend", ATTENTION_BACKENDS)
         self.encoder_attention = _backend_box("encoderAttentionBackend", "Media encoder attention",
@@ -263,8 +265,8 @@ class SettingsDialog(QDialog):
             self._check_model_dir()
 
     @Slot(int)
-    def _on_tensor_parallel(self, _tp: int) -> None:
-        if self.model_check.checked_folder:  # the fit estimate depends on the TP size
+    def _on_fit_input(self, _value: int) -> None:
+        if self.model_check.checked_folder:  # the fit estimate depends on the TP size and the context
             self._check_model_dir()
 
     @Slot()
@@ -290,7 +292,21 @@ class SettingsDialog(QDialog):
                                   else "")
         self.save_blocked.setVisible(bool(reason))
 
+    @Slot()
+    def _on_check_changed(self) -> None:
+        self._update_save()
+        if self._save_when_checked and self.model_check.result is not None:
+            self._save_when_checked = False
+            self.accept()
+
     def accept(self) -> None:
+        folder = self.model_dir.text().strip()
+        if self.kind.currentData() == "vllm" and folder:
+            if self.model_check.checked_folder != folder:
+                self._check_model_dir()  # typed and saved at once: check before the engine tries it
+            if self.model_check.result is None:
+                self._save_when_checked = True
+                return  # saved when the check ends, unless it finds the folder cannot start
         if self.save_blocked_reason():
             self._update_save()
             return  # the engine would only fail to start on this folder

@@ -111,3 +111,27 @@ def test_a_path_that_is_not_a_model_folder_blocks_save(qtbot, make_settings, tmp
     dialog.model_dir.setText("")
     dialog.model_dir.editingFinished.emit()
     assert dialog.save_button.isEnabled() and not dialog.model_check.report.isVisible()
+
+
+
+def test_save_right_after_typing_a_broken_folder_waits_for_its_check(qtbot, make_settings, tiny_folder, no_gpus):
+    (tiny_folder / SHARD).unlink()
+    dialog = make_settings({"kind": "vllm"})
+    dialog.model_dir.setText(str(tiny_folder))
+    dialog.accept()  # before any check of that folder has run
+
+    assert dialog.isVisible()
+    qtbot.waitUntil(dialog.save_blocked.isVisible, timeout=15000)
+    assert SHARD in dialog.save_blocked.text()
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+
+
+def test_save_right_after_typing_a_good_folder_saves_once_checked(qtbot, make_settings, _tiny_checkpoint, no_gpus):
+    dialog = make_settings({"kind": "vllm"})
+    dialog.model_dir.setText(str(_tiny_checkpoint))
+    dialog.accept()
+    assert dialog.isVisible()  # still checking
+
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15000)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.values().engine["vllm"]["model_dir"] == str(_tiny_checkpoint)
