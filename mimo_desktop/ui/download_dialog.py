@@ -132,6 +132,7 @@ class DownloadDialog(QDialog):
         from mimo_desktop.models.hub_token import read_hub_token
 
         saved = read_hub_token() is not None
+        self.token_state.setStyleSheet("")
         self.token_state.setText("A token is saved in the system keyring; it is used for every download."
                                  if saved else "No token saved: public repositories need none.")
 
@@ -160,9 +161,7 @@ class DownloadDialog(QDialog):
             return self._fail("Enter a repository id such as XiaomiMiMo/MiMo-V2.5.")
         if not folder:
             return self._fail("Choose the folder to save the model into.")
-        token = self._save_typed_token()
-        if token is False:
-            return
+        token = self._typed_token()
         self._latest = None
         self.use_button.hide()
         self._set_status("Asking the Hub for the file list…", "")
@@ -172,8 +171,8 @@ class DownloadDialog(QDialog):
         self._set_running(True)
         self._job.start()
 
-    def _save_typed_token(self) -> str | bool | None:
-        """A typed token goes into the keyring (and is used now); False when it could not be saved."""
+    def _typed_token(self) -> str | None:
+        """A typed token is saved in the keyring and used for this download (even if the keyring refused it)."""
         typed = self.token.text().strip()
         if not typed:
             return None
@@ -182,8 +181,9 @@ class DownloadDialog(QDialog):
         try:
             save_hub_token(typed)
         except TokenStoreError as exc:
-            self._fail(str(exc))
-            return False
+            self.token_state.setText(f"{exc} The token is used for this download only.")
+            self.token_state.setStyleSheet(ERROR_COLOR)
+            return typed
         self.token.clear()  # never left on screen: it is in the keyring now
         self._show_token_state()
         return typed
@@ -267,6 +267,7 @@ class DownloadDialog(QDialog):
             for item in self._file_items.values():
                 item.setText(2, "done")
             self._show_fraction(1, 1)
+            self.start_button.setText("Download")
             self._set_status(outcome.message + " Press “Use this model” to chat with it.", "")
             self.use_button.show()
         elif outcome.state == "planned":

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QPushButton,
 FIRST_RUN_TEXT = """<h3>Connect a model to get answers</h3>
 <p>Your conversations, attachments and token costs work already; answers need an engine. Two ways:</p>
 <p><b>1. On this computer (embedded vLLM)</b> — needs Linux with NVIDIA GPUs and vLLM
-(<code>pip install 'mimo-desktop[gpu]'</code>). Download MiMo-V2.5, e.g.
-<code>huggingface-cli download XiaomiMiMo/MiMo-V2.5 --local-dir ~/models/MiMo-V2.5</code>,
+(<code>pip install 'mimo-desktop[gpu]'</code>). Download MiMo-V2.5 with <b>Download a model…</b> below
+(or <code>huggingface-cli download XiaomiMiMo/MiMo-V2.5 --local-dir ~/models/MiMo-V2.5</code>),
 then choose that folder in Settings. Starting takes about a minute.</p>
 <p><b>2. A server (OpenAI-compatible)</b> — a vLLM or SGLang server running MiMo-V2.5, e.g.
 <code>vllm serve XiaomiMiMo/MiMo-V2.5 --trust-remote-code</code> on a GPU machine. Enter its URL

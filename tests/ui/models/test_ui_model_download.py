@@ -194,3 +194,24 @@ def test_first_run_panel_downloads_and_opens_settings_with_the_folder(qtbot, win
     qtbot.waitUntil(lambda: "Ready: the model can start" in settings.model_check.report.text(), timeout=15000)
     assert settings.values().engine["kind"] == "vllm" and settings.save_button.isEnabled()
     settings.reject()  # saving would start vLLM on the tiny model: not what this test is about
+
+
+def test_a_refusing_keyring_still_lets_the_typed_token_download(qtbot, make_dialog, hub, _tiny_checkpoint, tmp_path,
+                                                                memory_keyring, monkeypatch):
+    from keyring.errors import KeyringLocked
+
+    def locked(*args):
+        raise KeyringLocked("locked")
+
+    monkeypatch.setattr(memory_keyring, "set_password", locked)
+    hub.add_folder("XiaomiMiMo/gated", _tiny_checkpoint, gated_token="hf_secret_123")
+    dialog = make_dialog(tmp_path / "dl")
+    dialog.repo.setText("XiaomiMiMo/gated")
+    dialog.token.setText("hf_secret_123")
+
+    dialog.start_button.click()
+    wait_done(qtbot, dialog)
+
+    assert "could not be saved in the system keyring (KeyringLocked)" in dialog.token_state.text()
+    assert "used for this download only" in dialog.token_state.text()
+    assert same_tree(_tiny_checkpoint, tmp_path / "dl") and memory_keyring.passwords == {}
