@@ -31,9 +31,6 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser  # noqa: E402
 
 from mimo_desktop.engine.types import EngineInfo, Finished, GenerationRequest, TextDelta  # noqa: E402
-from mimo_desktop.ui.pyside_compat import keep_none_alive  # noqa: E402
-
-keep_none_alive()
 
 
 def answer_pieces(tokens: int) -> list[str]:

@@ -6,8 +6,9 @@ APP_DEBS=(libavutil57 libavcodec59 libavformat59 libavdevice59 libavfilter8 libs
           libpulse0 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0
           libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1
           libdbus-1-3)
-# Tests: a real X server for real windows, the ffmpeg CLI to make test media, dpkg-deb for the package test.
-TEST_DEBS=(xvfb ffmpeg dpkg zstd)
+# Tests: a real X server for real windows, the ffmpeg CLI to make test media; dpkg-deb, gcc, binutils,
+# desktop-file-utils and appstream for the package test (it builds and checks the .deb).
+TEST_DEBS=(xvfb ffmpeg dpkg zstd gcc binutils desktop-file-utils appstream)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@";

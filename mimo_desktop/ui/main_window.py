@@ -17,9 +17,6 @@ from .composer import Composer
 from .conversation_list import ConversationList
 from .engine_status import EngineStatus
 from .first_run import FirstRunPanel
-from .pyside_compat import keep_none_alive
-
-keep_none_alive()  # before the window makes thousands of Qt calls (see pyside_compat)
 
 
 class MainWindow(QMainWindow):

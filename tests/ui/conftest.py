@@ -5,9 +5,6 @@ from ui_engine import EngineLog, scripted_choice
 
 from mimo_desktop.app import build_window
 from mimo_desktop.core.store import Store
-from mimo_desktop.ui.pyside_compat import keep_none_alive
-
-keep_none_alive()  # PySide6 6.12 on Python 3.11 would abort the test process (see pyside_compat)
 
 
 class MemoryKeyring(KeyringBackend):
