@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -55,9 +55,12 @@ class FolderCheck:
         return lines
 
 
-def run_folder_check(folder: str, tp: int | None, context_tokens: int, gpu_survey: GpuSurveyFn) -> FolderCheck:
-    """The whole check for one folder; runs on the executor (reads shard headers, may import torch)."""
-    from mimo_desktop.models import check_model_folder, estimate_fit_for
+ESTIMATING = "Estimating the GPU memory it needs…"
+
+
+def check_folder(folder: str) -> FolderCheck:
+    """The folder half of the check (config, tokenizer, shard headers): well under a second even for 300 GB."""
+    from mimo_desktop.models import check_model_folder
 
     try:
         report = check_model_folder(folder)
@@ -65,15 +68,23 @@ def run_folder_check(folder: str, tp: int | None, context_tokens: int, gpu_surve
         return FolderCheck(folder, None, error=str(exc))
     if report.config is None or report.config.shape is None:
         return FolderCheck(folder, report, fit="The GPU memory needed cannot be estimated without a usable config.json.")
-    survey = gpu_survey()
+    return FolderCheck(folder, report, fit=ESTIMATING)
+
+
+def add_fit(check: FolderCheck, tp: int | None, context_tokens: int, survey: GpuSurvey) -> FolderCheck:
+    """The fit half: needs the GPU survey, which may import torch the first time (seconds)."""
+    from mimo_desktop.models import estimate_fit_for
+
+    if check.fit != ESTIMATING or check.report is None:
+        return check
     try:
-        estimate = estimate_fit_for(report, tp=tp, context_tokens=context_tokens, gpus=survey.gpus)
+        estimate = estimate_fit_for(check.report, tp=tp, context_tokens=context_tokens, gpus=survey.gpus)
     except ModelsError as exc:
-        return FolderCheck(folder, report, fit=str(exc))
+        return replace(check, fit=str(exc))
     fit = estimate.message
     if not survey.gpus and survey.reason:
         fit = f"{fit} (GPU check: {survey.reason}.)"
-    return FolderCheck(folder, report, fit=fit, fit_warnings=estimate.warnings)
+    return replace(check, fit=fit, fit_warnings=estimate.warnings)
 
 
 def _plain(line: str) -> str:
@@ -127,6 +138,11 @@ class ModelCheckPanel(QWidget):
         layout.addWidget(self.report)
 
     @property
+    def checking(self) -> bool:
+        """A check is running (the folder half may already be shown)."""
+        return bool(self._pending_folder)
+
+    @property
     def checked_folder(self) -> str:
         """The folder being checked or last checked; empty when none."""
         return self._pending_folder or (self.result.folder if self.result else "")
@@ -164,7 +180,10 @@ class ModelCheckPanel(QWidget):
 
     def _work(self, request: int, folder: str, tp: int | None, context_tokens: int) -> None:
         try:
-            result = run_folder_check(folder, tp, context_tokens, self._gpus)
+            result = check_folder(folder)
+            if result.fit == ESTIMATING:
+                self._relay.checked.emit(request, result)  # shown while the GPU survey runs
+                result = add_fit(result, tp, context_tokens, self._gpus())
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must reach the user, not die in a thread
             result = FolderCheck(folder, None, error=f"Checking {folder} failed: {type(exc).__name__}: {exc}")
         self._relay.checked.emit(request, result)
@@ -179,7 +198,8 @@ class ModelCheckPanel(QWidget):
     def _on_checked(self, request: int, result: FolderCheck) -> None:
         if request != self._request:
             return  # the folder or TP changed since: a newer check is on its way
-        self._pending_folder = ""
+        if result.fit != ESTIMATING:
+            self._pending_folder = ""
         self.result = result
         color = "" if result.can_start else "#b3261e"
         self._show("\n".join(result.lines()), color)

@@ -10,13 +10,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from conftest import SHARD
-from mimo_desktop.models import folder_check
+from mimo_desktop.models import GpuSurvey, folder_check
+from mimo_desktop.ui import model_check
 
 
 def wait_report(qtbot, dialog) -> str:
     panel = dialog.model_check
-    qtbot.waitUntil(lambda: panel.result is not None and panel.checked_folder == dialog.model_dir.text(),
-                    timeout=15000)
+    qtbot.waitUntil(lambda: not panel.checking and panel.result is not None
+                    and panel.result.folder == dialog.model_dir.text(), timeout=15000)
     return panel.report.text()
 
 
@@ -135,3 +136,23 @@ def test_save_right_after_typing_a_good_folder_saves_once_checked(qtbot, make_se
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15000)
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.values().engine["vllm"]["model_dir"] == str(_tiny_checkpoint)
+
+
+def test_the_folder_report_shows_while_the_gpu_survey_is_still_running(qtbot, make_settings, tiny_folder,
+                                                                        monkeypatch):
+    surveyed = threading.Event()
+
+    def slow_survey():  # the first survey may import torch: seconds
+        surveyed.wait(15)
+        return GpuSurvey((), "none", "no NVIDIA GPU or driver was found")
+
+    monkeypatch.setattr(model_check, "_detect_gpus", slow_survey)
+    dialog = make_settings({"kind": "vllm", "vllm": {"model_dir": str(tiny_folder)}})
+    panel = dialog.model_check
+
+    qtbot.waitUntil(lambda: "Ready: the model can start" in panel.report.text(), timeout=15000)
+    assert panel.checking and model_check.ESTIMATING in panel.report.text()
+    assert dialog.save_button.isEnabled()
+    surveyed.set()
+    assert "No NVIDIA GPU on this machine" in wait_report(qtbot, dialog)
+    assert model_check.ESTIMATING not in panel.report.text()
