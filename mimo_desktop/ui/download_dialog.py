@@ -42,6 +42,7 @@ class DownloadDialog(QDialog):
         self._file_items: dict[str, QTreeWidgetItem] = {}
         self._sizes: dict[str, int] = {}
         self._shown_active: set[str] = set()  # files drawn as in progress by the last repaint
+        self._files_done_shown = -1
         self._target = Path()
         self.repaints = 0  # how many times progress was drawn (the tests check the coalescing)
         self._relay = JobRelay(self)
@@ -206,6 +207,7 @@ class DownloadDialog(QDialog):
         self._file_items = {}
         self._sizes = {path: size for path, size, _ in facts.files}
         self._shown_active = set()
+        self._files_done_shown = -1
         for path, size, present in facts.files:
             item = QTreeWidgetItem([path, format_bytes(size), _file_state(present, size)])
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
@@ -244,6 +246,12 @@ class DownloadDialog(QDialog):
             self._file_items[path].setText(2, "done" if self._complete_on_disk(path) else
                                            self._file_items[path].text(2) + ", stopped")
         self._shown_active = set(active) & self._file_items.keys()
+        if progress.files_done != self._files_done_shown:
+            # Small files can start and finish between two repaints without ever being drawn as active.
+            self._files_done_shown = progress.files_done
+            for path, item in self._file_items.items():
+                if path not in active and item.text(2) != "done" and self._complete_on_disk(path):
+                    item.setText(2, "done")
         summary = (f"{format_bytes(progress.done_bytes)} of {format_bytes(progress.total_bytes)} · "
                    f"files {progress.files_done}/{progress.files_total}")
         if progress.state == "downloading":
@@ -264,8 +272,6 @@ class DownloadDialog(QDialog):
         self._repaint()
         self._set_running(False)
         if outcome.state == "done":
-            for item in self._file_items.values():
-                item.setText(2, "done")
             self._show_fraction(1, 1)
             self.start_button.setText("Download")
             self._set_status(outcome.message + " Press “Use this model” to chat with it.", "")

@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from mimo_desktop.models import GpuSurvey, ModelFolderReport, ModelsError
 
 GpuSurveyFn = Callable[[], GpuSurvey]
+REPORT_HEIGHT = 150  # room for the usual seven or eight lines; longer reports scroll
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,16 @@ class ModelCheckPanel(QWidget):
         self.report.setAccessibleName("Model folder check")
         self.report.setTextFormat(Qt.TextFormat.PlainText)
         self.report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.report.hide()
+        self.report.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # A wrapped label in a form row gets too little height and is cut off; a scroll area gives it room.
+        self.report_area = QScrollArea(objectName="modelCheckArea", widgetResizable=True)
+        self.report_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.report_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.report_area.setMinimumHeight(REPORT_HEIGHT)
+        self.report_area.setWidget(self.report)
+        self.report_area.viewport().setAutoFillBackground(False)  # reads as part of the form, not a box
+        self.report.setAutoFillBackground(False)
+        self.report_area.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.download_button)
@@ -135,7 +145,7 @@ class ModelCheckPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
-        layout.addWidget(self.report)
+        layout.addWidget(self.report_area)
 
     @property
     def checking(self) -> bool:
@@ -154,7 +164,7 @@ class ModelCheckPanel(QWidget):
         self.result = None
         if not folder:
             self._pending_folder = ""
-            self.report.hide()
+            self.report_area.hide()
             self.checkChanged.emit()
             return
         self._pending_folder = folder
@@ -208,7 +218,7 @@ class ModelCheckPanel(QWidget):
     def _show(self, text: str, color: str) -> None:
         self.report.setText(text)
         self.report.setStyleSheet(f"color: {color}" if color else "")
-        self.report.show()
+        self.report_area.show()
 
 
 def _detect_gpus() -> GpuSurvey:

@@ -80,7 +80,7 @@ class SettingsDialog(QDialog):
         self.kind.currentIndexChanged.connect(self._update_save)
         self.finished.connect(self.model_check.shutdown)
         self.load(values)
-        self.resize(560, 520)
+        self.resize(600, 660)  # room for the model folder check under the folder
 
     # ------------------------------------------------------------------ tabs
     def _engine_tab(self, vllm_note: str) -> QWidget:
