@@ -80,7 +80,7 @@ def bench_image(path: Path, runs: int) -> None:
     from PIL import Image
 
     from mimo_desktop.media.config import default_config
-    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preparation import prepare
 
     cfg = default_config()
 
@@ -128,7 +128,7 @@ def _vllm_loader(path: Path, frames: int) -> Callable[[], object] | None:
 def bench_video(label: str, path: Path, runs: int) -> None:
     from mimo_desktop.media.config import default_config
     from mimo_desktop.media.plan import plan_video
-    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preparation import prepare
 
     cfg = default_config().with_overrides(fps=2.0, max_frames=256, include_video_audio=False)
     item = prepare(path, cfg)  # warm-up: loads FFmpeg libraries

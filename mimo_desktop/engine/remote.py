@@ -74,7 +74,7 @@ def build_messages(request: GenerationRequest) -> list[dict[str, Any]]:
         if not turn.attachments:
             message: dict[str, Any] = {"role": turn.role, "content": turn.text}
         else:
-            parts = [item.openai_part for item in turn.attachments]
+            parts = [dict(item.openai_part) for item in turn.attachments]  # a LazyPart builds its data URL now
             if turn.text:
                 parts.append({"type": "text", "text": turn.text})
             message = {"role": turn.role, "content": parts}

@@ -37,7 +37,7 @@ __all__ = [
 
 
 def prepare(source: Any, config: ProcessorConfig | None = None) -> PreparedMedia:
-    from mimo_desktop.media.prepare import prepare as _prepare
+    from mimo_desktop.media.preparation import prepare as _prepare
 
     return _prepare(source, config)
 

@@ -59,7 +59,7 @@ def inspect_file(name: str, config: ProcessorConfig, fast: bool = False) -> dict
                           timestamps=cost.details.get("timestamps"), exact=cost.exact)
             resized = cost.resized
         else:
-            from mimo_desktop.media.prepare import prepare
+            from mimo_desktop.media.preparation import prepare
 
             item = prepare(name, config)
             report.update(kind=item.kind, tokens=item.tokens, duration_s=item.duration_s, details=item.details,

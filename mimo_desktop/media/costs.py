@@ -16,7 +16,7 @@ from typing import Any
 from mimo_desktop.media import plan
 from mimo_desktop.media.config import ProcessorConfig, default_config
 from mimo_desktop.media.errors import EmptyMediaError
-from mimo_desktop.media.prepare import SourceLike, read_source
+from mimo_desktop.media.preparation import SourceLike, read_source
 from mimo_desktop.media.prepared import PLACEHOLDERS, MediaKind, PreparedMedia
 from mimo_desktop.media.sniff import HEADER_BYTES, sniff
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import wave
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,43 @@ from PIL import Image
 # Formats a server can be expected to decode as sent; anything else is re-encoded.
 _PASS_THROUGH_IMAGES = {"jpeg", "png", "webp", "gif"}
 _PASS_THROUGH_AUDIO = {"wav", "mp3"}  # the two formats OpenAI's input_audio names
+
+
+class LazyPart(Mapping[str, Any]):
+    """A content part built the first time it is read.
+
+    Only a remote server needs data URLs; base64 of a 100 MB clip costs a quarter of a second of
+    GIL-holding work (a stall the GUI can feel while a file is prepared in the background) and a third
+    more memory for every attachment in the history. The embedded engine never reads it.
+    """
+
+    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
+        self._build: Callable[[], dict[str, Any]] | None = build
+        self._part: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        return self._part is not None
+
+    def _value(self) -> dict[str, Any]:
+        with self._lock:
+            if self._part is None:
+                assert self._build is not None
+                self._part, self._build = self._build(), None
+            return self._part
+
+    def __getitem__(self, key: str) -> Any:
+        return self._value()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._value())
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+    def __repr__(self) -> str:
+        return f"LazyPart({'built' if self.built else 'not built'})"
 
 
 def _b64(data: bytes) -> str:

@@ -7,6 +7,7 @@ OpenAI-compatible server) and ``ui`` (which shows the cost). No Qt here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +43,7 @@ class PreparedMedia:
     kind: MediaKind
     tokens: int
     vllm_data: Any
-    openai_part: dict[str, Any]
+    openai_part: Mapping[str, Any]  # a dict, or a LazyPart that builds the data URL when first read
     source: Path | None = None
     sha256: str | None = None
     # Human-facing facts for previews and `inspect`.

@@ -14,7 +14,7 @@ import numpy as np
 
 from mimo_desktop.media.config import default_config
 from mimo_desktop.media.errors import CorruptMediaError, EmptyMediaError, MediaError
-from mimo_desktop.media.prepare import SourceLike, read_source
+from mimo_desktop.media.preparation import SourceLike, read_source
 from mimo_desktop.media.sniff import HEADER_BYTES, sniff
 
 PREVIEW_SIDE = 256

@@ -50,7 +50,7 @@ def prepare_history(job: MediaJob) -> PreparedHistory:
     out = PreparedHistory()
     try:
         from mimo_desktop.media.config import default_config, load_model_config
-        from mimo_desktop.media.prepare import prepare
+        from mimo_desktop.media.preparation import prepare
     except ImportError as exc:
         out.notes.append(f"Earlier attachments were sent as text only: the media layer is missing ({exc}).")
         return out

@@ -42,10 +42,9 @@ def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], N
     The cost read from the file's header goes to ``on_estimate`` first, so a long
     video shows its cost long before its frames are decoded.
     """
-    # lazy: the heavy modules load on first use. (Not ``from mimo_desktop.media import prepare``:
-    # once the submodule of that name is imported, the package attribute is the module.)
+    # lazy: the heavy modules load on first use
     from mimo_desktop.media.costs import estimate
-    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preparation import prepare
     from mimo_desktop.media.preview import waveform_peaks
 
     try:

@@ -78,8 +78,8 @@ def test_attachment_goes_through_the_media_layer(server, tmp_path):
 
     image = tmp_path / "red.png"
     Image.new("RGB", (64, 48), (220, 20, 20)).save(image)
-    code, out, _ = ask(["What colour?", "--attach", str(image), "--engine", "remote", "--url", server.url])
-    assert code == 0 and out == "Hello from the server\n"
+    code, out, err = ask(["What colour?", "--attach", str(image), "--engine", "remote", "--url", server.url])
+    assert (code, out) == (0, "Hello from the server\n"), err
     content = server.requests[-1]["body"]["messages"][0]["content"]
     assert content[0]["type"] == "image_url" and content[0]["image_url"]["url"].startswith("data:image/")
     assert content[1] == {"type": "text", "text": "What colour?"}

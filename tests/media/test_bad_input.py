@@ -17,7 +17,7 @@ from mimo_desktop.media.errors import (
     UnreadableMediaError,
     UnsupportedMediaError,
 )
-from mimo_desktop.media.prepare import prepare
+from mimo_desktop.media.preparation import prepare
 from mimo_desktop.media.preview import preview
 
 EXPECTED = {

@@ -6,7 +6,7 @@ import pytest
 
 from mimo_desktop.media.config import default_config
 from mimo_desktop.media.costs import count_text_tokens, estimate, prompt_token_count
-from mimo_desktop.media.prepare import prepare
+from mimo_desktop.media.preparation import prepare
 
 SAME_AS_PREPARE = ["photo.jpg", "rotated_exif6.jpg", "gray16.png", "anim.gif", "clip.mp4", "rotated.mp4",
                    "clip.webm", "clip.avi", "silent.mkv", "long.mp4", "tone16k.wav", "stereo48k.wav", "tone.flac"]

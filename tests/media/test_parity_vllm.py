@@ -168,7 +168,7 @@ def test_prompt_with_many_items_has_the_token_count_vllm_produces(
 ):
     """Whole prompts through vLLM's own pipeline: our per-item and total counts must match it exactly."""
     from mimo_desktop.media.costs import prompt_token_count
-    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preparation import prepare
 
     proc = vllm_multimodal_processor
     tokenizer = proc.info.get_tokenizer()
@@ -195,7 +195,7 @@ def test_prompt_with_many_items_has_the_token_count_vllm_produces(
 @pytest.mark.slow
 def test_video_timestamps_kept_by_the_engines_vllm(vllm_multimodal_processor, media_files, tiny_config):
     """With the engine's patch, vLLM writes the real times of (frames, timestamps), and we count them."""
-    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preparation import prepare
 
     proc = vllm_multimodal_processor
     item = prepare(media_files["long.mp4"], tiny_config)
@@ -211,7 +211,7 @@ def test_video_timestamps_kept_by_the_engines_vllm(vllm_multimodal_processor, me
 def test_frames_near_the_pixel_floor_are_handed_over_unscaled(tiny_model_dir, media_files):
     """Where vLLM's rule would grow a pre-scaled frame again, we hand it the frames as stored."""
     from mimo_desktop.media.config import config_from_hf
-    from mimo_desktop.media.prepare import prepare
+    from mimo_desktop.media.preparation import prepare
 
     squeezed = {"fps": 2.0, "max_frames": 16, "min_frames": 2, "video_total_max_pixels": 20000}
     ref = _reference(tiny_model_dir, squeezed)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from mimo_desktop.media import rules
 from mimo_desktop.media.config import default_config
-from mimo_desktop.media.prepare import prepare
+from mimo_desktop.media.preparation import prepare
 from mimo_desktop.media.prepared import PreparedMedia
 
 IMAGES = ["photo.jpg", "rotated_exif6.jpg", "cmyk.jpg", "gray.png", "rgba.png", "palette.png", "gray16.png",
@@ -81,7 +81,10 @@ def test_videos_give_sampled_frames_with_their_times(media_files, tiny_config, n
     assert frames.shape[0] % 2 == 0
     assert list(times) == sorted(times) and times[0] == 0
     assert item.timestamps[-1] < item.duration_s
-    assert item.openai_part["video_url"]["url"].startswith("data:video/")
+    assert not item.openai_part.built  # the data URL costs nothing until a remote server needs it
+    url = item.openai_part["video_url"]["url"]
+    assert url.startswith("data:video/") and item.openai_part.built
+    assert base64.b64decode(url.split(",", 1)[1]) == media_files[name].read_bytes()
 
 
 def test_rotated_phone_video_is_turned_upright(media_files, tiny_config):
@@ -155,3 +158,11 @@ def test_model_config_changes_the_cost(media_files, tiny_config):
     assert default.resized == (480, 640) and tiny.resized == (364, 504)  # tiny: 14-px patches, 256×784 px cap
     assert tiny.tokens == 13 * 18 + 2 and not tiny.estimate
     assert isinstance(tiny, PreparedMedia) and tiny.placeholder == "<|vision_start|><|image_pad|><|vision_end|>"
+
+
+def test_package_level_prepare_stays_a_function_once_the_module_is_loaded(media_files):
+    import mimo_desktop.media as media
+    import mimo_desktop.media.preparation  # noqa: F401 - the import that used to shadow the function
+
+    assert callable(media.prepare)
+    assert media.prepare_file(media_files["photo.jpg"]).kind == "image"

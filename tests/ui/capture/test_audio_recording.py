@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from mimo_desktop.media.prepare import prepare
+from mimo_desktop.media.preparation import prepare
 from mimo_desktop.ui.capture.audio import AudioDialog, PcmRecorder, level_of, to_int16
 
 from .synthetic import SyntheticPcm

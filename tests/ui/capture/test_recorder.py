@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mimo_desktop.media.prepare import prepare
+from mimo_desktop.media.preparation import prepare
 from mimo_desktop.ui.capture.recorder import ClipRecorder
 
 from .synthetic import RED_STEP, TONE_HZ, SyntheticSource

@@ -9,7 +9,7 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from mimo_desktop.media.prepare import prepare
+from mimo_desktop.media.preparation import prepare
 
 from .helpers import chip, drop, file_mime, wait_prepared
 

@@ -83,7 +83,8 @@ def _prepare_image(data: bytes, sniffed: Sniffed, cfg: ProcessorConfig, common: 
     plain = header.orientation == 1 and header.mode == "RGB"
     return PreparedMedia(
         kind="image", tokens=tokens, vllm_data=rgb,
-        openai_part=openai_parts.image_part(data, sniffed.format, sniffed.mime, rgb, upright=plain),
+        openai_part=openai_parts.LazyPart(
+            lambda: openai_parts.image_part(data, sniffed.format, sniffed.mime, rgb, upright=plain)),
         resized=resized,
         details={"format": sniffed.format, "width": rgb.width, "height": rgb.height, "mode": header.mode,
                  "frames": header.frames, "bytes": len(data)},
@@ -104,7 +105,7 @@ def _prepare_video(data: bytes, sniffed: Sniffed, info, cfg: ProcessorConfig, co
         audio_track = _audio_track(data, cfg)
     return PreparedMedia(
         kind="video", tokens=tokens, vllm_data=(frames, times),
-        openai_part=openai_parts.video_part(data, sniffed.mime),
+        openai_part=openai_parts.LazyPart(lambda: openai_parts.video_part(data, sniffed.mime)),
         resized=video_plan.resized, timestamps=tuple(round(float(t), 3) for t in times),
         duration_s=info.duration_s, audio_track=audio_track,
         details={"format": sniffed.format, "codec": info.codec, "width": width, "height": height,
@@ -143,7 +144,8 @@ def _prepare_audio(
     original = data if keep_original else None
     return PreparedMedia(
         kind="audio", tokens=tokens, vllm_data=(mono, cfg.audio_sampling_rate),
-        openai_part=openai_parts.audio_part(original, sniffed.format, mono, cfg.audio_sampling_rate),
+        openai_part=openai_parts.LazyPart(
+            lambda: openai_parts.audio_part(original, sniffed.format, mono, cfg.audio_sampling_rate)),
         duration_s=samples / rate,
         details={"format": sniffed.format, "sample_rate": rate, "channels": channels,
                  "samples": len(mono), "bytes": len(data)},
