@@ -85,3 +85,25 @@ def record(results_dir: Path, name: str, data: dict) -> None:
     print("RESULT", line)
     with open(results_dir / "results.jsonl", "a") as f:
         f.write(line + "\n")
+
+
+def media_layer_video_count(model_dir: Path, frames, times) -> tuple[object, int, list[str]]:
+    """(config, tokens, timestamp texts) the media layer computes for a (frames, timestamps) item,
+    from the model folder's config alone (no decoding: torchcodec is not on the GPU host)."""
+    from mimo_desktop.media import plan
+    from mimo_desktop.media.config import load_model_config
+
+    cfg = load_model_config(model_dir)
+    count, _, height, width = frames.shape
+    video_plan = plan.plan_video(width, height, count, 1.0 / float(times[1] - times[0]), cfg)
+    assert video_plan.num_frames == count, f"the plan samples {video_plan.num_frames} of {count} frames"
+    tokens, texts = plan.video_tokens(video_plan, times.tolist(), cfg)
+    return cfg, tokens, texts
+
+
+def video_timestamp_texts(prompt_text: str) -> list[str]:
+    """The MM:SS texts vLLM wrote inside the prompt's video (between MiMo's video start and end)."""
+    import re
+
+    start, end = prompt_text.index("<|mimo_video_start|>"), prompt_text.index("<|mimo_video_end|>")
+    return re.findall(r"\d\d:\d\d", prompt_text[start:end])

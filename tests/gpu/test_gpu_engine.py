@@ -11,7 +11,17 @@ import time
 
 import pytest
 from engine_events import Recorder
-from gpu_helpers import cuda_gpu_count, descendants, gpu_workers, random_image, random_video, record, tone
+from gpu_helpers import (
+    cuda_gpu_count,
+    descendants,
+    gpu_workers,
+    media_layer_video_count,
+    random_image,
+    random_video,
+    record,
+    tone,
+    video_timestamp_texts,
+)
 
 from mimo_desktop.engine import (
     EngineHost,
@@ -22,6 +32,7 @@ from mimo_desktop.engine import (
     TextDelta,
     Turn,
 )
+from mimo_desktop.media import prompt_token_count
 from mimo_desktop.media.prepared import PreparedMedia
 
 START_TIMEOUT = 400.0
@@ -102,6 +113,47 @@ def test_video_as_frames_and_timestamps(engine, results_dir):
     assert end.prompt_tokens > 100 and end.output_tokens == 32
     record(results_dir, "video_8x320x240", {"prompt_tokens": end.prompt_tokens,
                                             "ttft_ms": round(end.ttft_s * 1000, 1)})
+
+
+def test_video_keeps_its_real_timestamps_in_the_engine(engine, tiny_omni, results_dir):
+    """8 frames 0.5 s apart through the real AsyncLLM: vLLM's prompt holds their real times
+    (the tiny config groups temporal_patch_size=2 frames, so one MM:SS per 1.0 s), not the
+    1-fps numbering unpatched vLLM writes (00:00, 00:02, 00:04, 00:06), and as many tokens as
+    the media layer counts for the same item."""
+    host, _, _ = engine
+    frames, times = random_video(frames=8, width=320, height=240, fps=2.0)  # 0.0, 0.5, ..., 3.5 s
+    cfg, video_tokens, expected_texts = media_layer_video_count(tiny_omni, frames, times)
+    assert expected_texts == ["00:00", "00:01", "00:02", "00:03"]
+    item = PreparedMedia(kind="video", tokens=video_tokens, vllm_data=(frames, times), openai_part={})
+    req = request("What is in this video?", max_tokens=4, attachments=[item])
+
+    async def prompt_vllm_used():
+        engine_ = host.engine
+        prompt, params = engine_.prompt_and_params(req)
+        outputs = [out async for out in engine_.async_llm.generate(prompt, params, req.request_id)]
+        assert outputs[-1].finished
+        ids = list(outputs[0].prompt_token_ids)
+        return prompt["prompt"], ids, engine_.async_llm.get_tokenizer().decode(ids)
+
+    prompt_text, ids, decoded = host.run_coroutine(prompt_vllm_used()).result(120)
+    written = video_timestamp_texts(decoded)
+    expected_count = prompt_token_count(prompt_text, [item], cfg)
+    record(results_dir, "video_timestamps_kept", {"timestamps_written": written, "prompt_tokens": len(ids),
+                                                  "media_layer_prompt_tokens": expected_count,
+                                                  "media_layer_video_tokens": video_tokens})
+    assert written == expected_texts
+    assert len(ids) == expected_count
+
+
+def test_profiling_dummy_video_still_parses_where_the_patch_is_active(engine):
+    """vLLM's dummy videos are bare frames (no timestamps): the patched parser must take them,
+    or an engine whose profiling runs in this process (in-process core, forked workers) fails."""
+    from vllm.multimodal import MULTIMODAL_REGISTRY
+
+    host, _, _ = engine
+    model_config = host.engine.async_llm.model_config
+    dummy = MULTIMODAL_REGISTRY.get_dummy_mm_inputs(model_config, mm_counts={"video": 1})
+    assert dummy["mm_placeholders"]["video"]
 
 
 def test_audio(engine, results_dir):
