@@ -68,7 +68,8 @@ def check_folder(folder: str) -> FolderCheck:
     except ModelsError as exc:
         return FolderCheck(folder, None, error=str(exc))
     if report.config is None or report.config.shape is None:
-        return FolderCheck(folder, report, fit="The GPU memory needed cannot be estimated without a usable config.json.")
+        return FolderCheck(folder, report,
+                           fit="The GPU memory needed cannot be estimated without a usable config.json.")
     return FolderCheck(folder, report, fit=ESTIMATING)
 
 

@@ -14,14 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models"))
 from fake_hub import FakeHub  # noqa: E402
 from model_checkpoints import build_checkpoint, copy_checkpoint  # noqa: E402
 
+from model_ui_support import REPO  # noqa: E402
+
 from mimo_desktop.models import GpuInfo, GpuSurvey  # noqa: E402
 from mimo_desktop.models.units import GIB  # noqa: E402
 from mimo_desktop.ui import model_check  # noqa: E402
 from mimo_desktop.ui.engine_config import engine_config, sampling_config  # noqa: E402
 from mimo_desktop.ui.settings_dialog import SettingsDialog, SettingsValues  # noqa: E402
 
-REPO = "XiaomiMiMo/MiMo-tiny"
-SHARD = "model-00002-of-00003.safetensors"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from conftest import SHARD
+from model_ui_support import SHARD
 from mimo_desktop.models import GpuSurvey, folder_check
 from mimo_desktop.ui import model_check
 

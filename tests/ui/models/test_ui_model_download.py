@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from model_checkpoints import same_tree
 
-from conftest import REPO, SHARD
+from model_ui_support import REPO, SHARD
 from mimo_desktop.models import DownloadProgress, FileProgress
 from mimo_desktop.ui.download_dialog import DEFAULT_REPO, DownloadDialog
 
@@ -35,14 +35,17 @@ def wait_done(qtbot, dialog: DownloadDialog) -> None:
     qtbot.waitUntil(lambda: not dialog.running, timeout=20000)
 
 
-def test_defaults_name_the_mimo_repository():
+def test_defaults_name_the_mimo_repository(qtbot, memory_keyring):
     dialog = DownloadDialog()
-    try:
-        assert dialog.repo.text() == DEFAULT_REPO == "XiaomiMiMo/MiMo-V2.5"
-        assert dialog.folder.text().endswith("models/MiMo-V2.5") and dialog.revision.text() == "main"
-        assert "No token saved" in dialog.token_state.text()
-    finally:
-        dialog.deleteLater()
+    qtbot.addWidget(dialog)
+    assert dialog.repo.text() == DEFAULT_REPO == "XiaomiMiMo/MiMo-V2.5"
+    assert dialog.folder.text().endswith("models/MiMo-V2.5") and dialog.revision.text() == "main"
+    assert "No token saved" in dialog.token_state.text()
+    memory_keyring.set_password("mimo-desktop", "huggingface", "hf_saved")
+    again = DownloadDialog()
+    qtbot.addWidget(again)
+    assert "A token is saved in the system keyring" in again.token_state.text()
+    assert again.token.text() == ""  # the saved token is never put on screen
 
 
 def test_download_completes_with_every_file_shown_done(qtbot, make_dialog, hub, _tiny_checkpoint, tmp_path):
