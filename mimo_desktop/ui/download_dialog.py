@@ -78,12 +78,18 @@ class DownloadDialog(QDialog):
         self.token.setAccessibleName("Hugging Face token")
         self.token.setPlaceholderText("only for gated repositories; saved in the system keyring")
         self.token_state = QLabel(objectName="hubTokenState", wordWrap=True)
+        self.forget_token = QPushButton("Forget token", objectName="forgetHubToken")
+        self.forget_token.setAccessibleName("Remove the saved Hugging Face token from the keyring")
+        self.forget_token.clicked.connect(self._on_forget_token)
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token_state, 1)
+        token_row.addWidget(self.forget_token)
         form = QFormLayout()
         form.addRow("Repository", self.repo)
         form.addRow("Revision", self.revision)
         form.addRow("Save into", folder_row)
         form.addRow("Hub token", self.token)
-        form.addRow("", self.token_state)
+        form.addRow("", token_row)
 
         self.disk = QLabel(objectName="downloadDisk", wordWrap=True)
         self.files = QTreeWidget(objectName="downloadFiles")
@@ -134,6 +140,7 @@ class DownloadDialog(QDialog):
 
         saved = read_hub_token() is not None
         self.token_state.setStyleSheet("")
+        self.forget_token.setVisible(saved)
         self.token_state.setText("A token is saved in the system keyring; it is used for every download."
                                  if saved else "No token saved: public repositories need none.")
 
@@ -188,6 +195,18 @@ class DownloadDialog(QDialog):
         self.token.clear()  # never left on screen: it is in the keyring now
         self._show_token_state()
         return typed
+
+    @Slot()
+    def _on_forget_token(self) -> None:
+        from mimo_desktop.models.hub_token import TokenStoreError, delete_hub_token
+
+        try:
+            delete_hub_token()
+        except TokenStoreError as exc:
+            self.token_state.setText(str(exc))
+            self.token_state.setStyleSheet(ERROR_COLOR)
+            return
+        self._show_token_state()
 
     @Slot()
     def _on_cancel(self) -> None:

@@ -46,6 +46,9 @@ def test_defaults_name_the_mimo_repository(qtbot, memory_keyring):
     qtbot.addWidget(again)
     assert "A token is saved in the system keyring" in again.token_state.text()
     assert again.token.text() == ""  # the saved token is never put on screen
+    again.forget_token.click()
+    assert memory_keyring.passwords == {} and "No token saved" in again.token_state.text()
+    assert again.forget_token.isHidden()
 
 
 def test_download_completes_with_every_file_shown_done(qtbot, make_dialog, hub, _tiny_checkpoint, tmp_path):
