@@ -20,6 +20,19 @@ def mimo_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def memory_keyring():
+    """The keyring package pointed at an in-process backend for the test."""
+    import keyring
+    from memory_keyring import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
 def no_thread_leaks():
     """Fail the test if it leaves a non-daemon thread running."""
     before = set(threading.enumerate())

@@ -92,31 +92,12 @@ def test_unreadable_attachment_is_one_clear_line(tmp_path):
     assert code == 1 and len(err.strip().splitlines()) == 1 and err.startswith("mimo-desktop ask: ")
 
 
-def test_api_key_comes_from_the_os_keyring_and_is_never_printed(no_thread_leaks):
+def test_api_key_comes_from_the_os_keyring_and_is_never_printed(no_thread_leaks, memory_keyring):
     import keyring
-    from keyring.backend import KeyringBackend
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-        store: dict = {}
-
-        def get_password(self, service, username):
-            return self.store.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.store[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.store.pop((service, username), None)
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        with FakeOpenAIServer(api_key="kr-secret-123") as srv:
-            keyring.set_password("mimo-desktop", srv.url, "kr-secret-123")
-            code, out, err = ask(["Hi", "--engine", "remote", "--url", srv.url])
-            assert code == 0, err
-            assert srv.requests[-1]["headers"]["Authorization"] == "Bearer kr-secret-123"
-            assert "kr-secret" not in out + err
-    finally:
-        keyring.set_keyring(previous)
+    with FakeOpenAIServer(api_key="kr-secret-123") as srv:
+        keyring.set_password("mimo-desktop", srv.url, "kr-secret-123")
+        code, out, err = ask(["Hi", "--engine", "remote", "--url", srv.url])
+        assert code == 0, err
+        assert srv.requests[-1]["headers"]["Authorization"] == "Bearer kr-secret-123"
+        assert "kr-secret" not in out + err

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keyring
 import pytest
 
-from model_checkpoints import MemoryKeyring, build_checkpoint, copy_checkpoint
+from model_checkpoints import build_checkpoint, copy_checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -17,13 +16,3 @@ def _omni_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def omni_folder(_omni_checkpoint: Path, tmp_path: Path) -> Path:
     """A fresh copy of a complete tiny MiMo-V2 Omni checkpoint (audio + MTP) that a test may damage."""
     return copy_checkpoint(_omni_checkpoint, tmp_path / "model")
-
-
-@pytest.fixture
-def memory_keyring():
-    """The keyring package pointed at an in-process backend for the test (this machine has no OS keyring)."""
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)

@@ -8,8 +8,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 from safetensors.numpy import save_file
 
 import models_tiny_mimo as tiny_mimo
@@ -70,24 +68,3 @@ def same_tree(source: Path, copy: Path) -> bool:
     names = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
     match, mismatch, errors = filecmp.cmpfiles(source, copy, names, shallow=False)
     return not mismatch and not errors and len(match) == len(names)
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-process keyring backend (the keyring package's own extension point): no OS keyring here."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.passwords.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if (service, username) not in self.passwords:
-            raise PasswordDeleteError("no such password")  # what real backends raise
-        del self.passwords[(service, username)]

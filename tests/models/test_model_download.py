@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from fake_hub import FakeHub
-from model_checkpoints import MemoryKeyring, same_tree
+from memory_keyring import MemoryKeyring
+from model_checkpoints import same_tree
 from mimo_desktop.models.download_plan import STATE_DIR, LocalState, plan_download
 from mimo_desktop.models.downloader import ModelDownload, download_model
 from mimo_desktop.models.errors import DownloadCancelled, DownloadError, NotEnoughDiskError, RepoAccessError

@@ -1,38 +1,14 @@
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from ui_engine import EngineLog, scripted_choice
 
 from mimo_desktop.app import build_window
 from mimo_desktop.core.store import Store
 
 
-class MemoryKeyring(KeyringBackend):
-    """The OS keyring's interface, kept in memory (no Secret Service offscreen)."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.passwords.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.passwords.pop((service, username), None)
-
-
 @pytest.fixture(autouse=True)
-def memory_keyring():
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
+def _ui_keyring(memory_keyring):
+    """Every UI test: settings and dialogs read and write the in-memory keyring, never the OS's."""
+    return memory_keyring
 
 
 @pytest.fixture
