@@ -9,7 +9,7 @@ Cases (test files are generated once into /tmp/mimo-bench-media with the ffmpeg 
     and vs. vLLM 0.26.0's own video loader (OpenCV backend) where vLLM imports;
   - 30 s and 60 s of 44.1 kHz stereo MP3 to 24 kHz log-mel features: ours vs. vLLM's
     MiMoVLProcessor.preprocess_audio on the same decoded samples.
-Prints the best of N runs (seconds) and ratios. Figures go to docs/benchmarks-media.md.
+Prints the best of N runs (seconds) and ratios. Figures go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
