@@ -4,7 +4,7 @@ same prompts, on the same engine, in the same run (interleaved, alternating orde
 
     python bench/gpu_engine.py [--model DIR] [--mtp K] [--tokens N] [--rounds R] [--json FILE]
 
-Without --model it writes the tiny dummy-weight MiMo-V2.5 Omni (tests/engine/tiny_mimo.py):
+Without --model it writes the tiny dummy-weight MiMo-V2.5 Omni (tests/tiny_mimo.py):
 random weights, so the figures prove the plumbing and the app's overhead, not MiMo's speed.
 Goal (issue 4): throughput ratio app/bare >= 0.98 and TTFT within 5 ms.
 """
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model
     if model is None:
-        sys.path.insert(0, str(REPO / "tests" / "engine"))
+        sys.path.insert(0, str(REPO / "tests"))
         from tiny_mimo import main as write_tiny_mimo
 
         model = Path(tempfile.mkdtemp()) / "tiny-mimo-omni"

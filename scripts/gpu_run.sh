@@ -27,7 +27,7 @@ python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q --no-index -
 
 nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv | tee "$WORK/gpus.csv"
 python3 -c "import vllm, torch; print('vllm', vllm.__version__, 'torch', torch.__version__, torch.cuda.device_count(), 'GPUs')"
-python3 tests/engine/tiny_mimo.py /tmp/tiny-omni --omni > /dev/null
+python3 tests/tiny_mimo.py /tmp/tiny-omni --omni > /dev/null
 python3 -c "
 import numpy as np; from PIL import Image
 Image.fromarray(np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)).save('/tmp/fox.png')"
@@ -49,7 +49,7 @@ fi
 if [ "${MIMO_GPU_AUDIO:-0}" = 1 ]; then
   # Audio needs the FA2 bundle (KEEP_FA2=1 stage.sh). Only the embedded engine proof (the killed
   # worker left out) and the CLI, both with the --audio tiny model.
-  python3 tests/engine/tiny_mimo.py /tmp/tiny-omni-audio --audio > /dev/null
+  python3 tests/tiny_mimo.py /tmp/tiny-omni-audio --audio > /dev/null
   timeout 300 python3 -m pytest tests/gpu/test_gpu_engine.py -v -s -p no:cacheprovider -k "not killed" \
     > "$WORK/pytest_engine.log" 2>&1
   R1=$?

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "engine"))  # tiny_mimo.py, engine_events.py
+sys.path.insert(0, str(HERE.parent / "engine"))  # engine_events.py
+sys.path.insert(0, str(HERE.parent))  # tiny_mimo.py
 
 from gpu_helpers import cuda_gpu_count  # noqa: E402
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-import models_tiny_mimo as tiny_mimo
+import tiny_mimo
 
 HIDDEN = 256
 VOCAB = 1024
