@@ -21,7 +21,7 @@ from .first_run import FirstRunPanel
 
 class MainWindow(QMainWindow):
     closing = Signal()
-    exportRequested = Signal(str)  # "md" | "json"
+    exportRequested = Signal(str)  # "md" | "md+thinking" | "json"
     settingsRequested = Signal()
     stopRequested = Signal()
     cancelEditRequested = Signal()
@@ -93,6 +93,8 @@ class MainWindow(QMainWindow):
         self.attach_action = self._action("&Attach files…\tCtrl+O", QKeySequence(), self._attach, file_menu)
         export_menu = file_menu.addMenu("&Export conversation")
         export_menu.addAction("As &Markdown…", lambda: self.exportRequested.emit("md"))
+        export_menu.addAction("As Markdown with the model's &thinking…",
+                              lambda: self.exportRequested.emit("md+thinking"))
         export_menu.addAction("As &JSON…", lambda: self.exportRequested.emit("json"))
         file_menu.addSeparator()
         self.settings_action = self._action("&Settings…", "Ctrl+,", self.settingsRequested, file_menu)

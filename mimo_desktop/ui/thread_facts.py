@@ -38,15 +38,18 @@ def history_tokens(thread: list[Message]) -> int:
 
 
 def export_with_dialog(parent: QWidget, store: Store, conversation_id: int, fmt: str) -> None:
-    """Ask where, then write the conversation as Markdown or JSON (atomically); failures are said."""
+    """Ask where, then write the conversation as Markdown or JSON (atomically); failures are said.
+
+    ``md+thinking`` is Markdown with each answer's thinking in a folded block (JSON always has it)."""
     from mimo_desktop.core.export import export
     from mimo_desktop.core.export_cli import write_atomically
 
+    fmt, _, extra = fmt.partition("+")
     suffix = {"md": "Markdown (*.md)", "json": "JSON (*.json)"}[fmt]
     path, _ = QFileDialog.getSaveFileName(parent, "Export conversation", f"conversation.{fmt}", suffix)
     if not path:
         return
     try:
-        write_atomically(Path(path), export(store, fmt, [conversation_id]))
+        write_atomically(Path(path), export(store, fmt, [conversation_id], reasoning=extra == "thinking"))
     except (StoreError, OSError) as exc:
         QMessageBox.warning(parent, "Export failed", f"The conversation was not exported: {exc}")

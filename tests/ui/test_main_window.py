@@ -114,3 +114,23 @@ def test_store_failure_becomes_a_notice_and_keeps_the_typed_text(qtbot, window, 
     send(qtbot, window, "x" * 5000)
     assert "is full" in window.notice.text()
     assert window.composer.text() == "x" * 5000
+
+
+def test_export_from_the_menu_with_and_without_thinking(qtbot, window, store, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    conv = store.create_conversation("Birds")
+    store.add_message(conv.id, Role.USER, "Which bird?")
+    answer = store.add_message(conv.id, Role.ASSISTANT, "A robin.")
+    store.update_message(answer.id, reasoning="Orange breast, so a robin.")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    targets = iter([tmp_path / "plain.md", tmp_path / "thinking.md", tmp_path / "all.json"])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
+    export_menu = next(a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.menu())
+    for action in export_menu.actions():
+        action.trigger()
+    plain, thinking = (tmp_path / "plain.md").read_text(), (tmp_path / "thinking.md").read_text()
+    assert "A robin." in plain and "Orange breast" not in plain
+    assert "A robin." in thinking and "> Orange breast, so a robin." in thinking
+    assert '"reasoning": "Orange breast, so a robin."' in (tmp_path / "all.json").read_text()
