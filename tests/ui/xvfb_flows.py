@@ -1,0 +1,276 @@
+"""Run one of the app's main flows in a real window on an X server and save a screenshot of it.
+
+    python tests/ui/xvfb_flows.py attachments|settings|download WORK_DIR OUT.png
+
+attachments: the main window with an image, a video with sound and a voice recording dropped on the composer
+             (the real drop path), prepared by the real media layer, and a question typed.
+settings:    the settings dialog, opened by the controller as the menu does, on the embedded vLLM engine with a
+             tiny MiMo-V2 Omni checkpoint checked (two H100s stand in for the GPUs this machine lacks).
+download:    the model download dialog mid-download from the loopback fake Hub (one shard stalls half-way).
+
+The engine is scripted (no GPU here); media files are generated into WORK_DIR with Pillow, numpy and ffmpeg.
+Prints ``key=value`` lines (chip texts, the meter, the check report, progress) for the test to check.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TESTS), str(TESTS / "models")]  # the checkpoint builders, fake Hub and memory keyring
+
+QUESTION = "What do the photo, the clip and my voice memo have in common? Answer in three bullet points."
+HUB_REPO = "XiaomiMiMo/MiMo-tiny"  # the fake Hub's name for the tiny checkpoint: not the real 300 GB model
+
+
+# ---------------------------------------------------------------------- media
+def make_photo(path: Path) -> Path:
+    """A landscape (sky, sun, hills, a lake) rather than a flat colour, so the thumbnail reads as a photo."""
+    width, height = 1280, 853
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height // 2):
+        t = y / (height / 2)
+        draw.line([(0, y), (width, y)], fill=(int(90 + 150 * t), int(150 + 80 * t), int(230 - 40 * t)))
+    draw.ellipse((880, 90, 1040, 250), fill=(255, 214, 90))
+    for top, colour in ((330, (70, 130, 80)), (400, (40, 100, 60))):
+        points = [(x, top + 60 * math.sin(x / 140 + top) + 30 * math.sin(x / 47)) for x in range(0, width + 20, 20)]
+        draw.polygon([(0, height), *points, (width, height)], fill=colour)
+    draw.rectangle((0, 600, width, height), fill=(60, 120, 170))
+    for y in range(610, height, 18):
+        draw.line([(100 + (y * 37) % 400, y), (260 + (y * 37) % 400, y)], fill=(150, 190, 220), width=2)
+    image.save(path, quality=90)
+    return path
+
+
+def make_clip(path: Path) -> Path:
+    """A 4-second 640×360 video with a sound track (a tone), encoded by the ffmpeg CLI."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=4",
+         "-f", "lavfi", "-i", "sine=frequency=523:duration=4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", str(path)],
+        check=True,
+    )
+    return path
+
+
+def make_recording(path: Path) -> Path:
+    """Seven seconds of speech-like bursts (syllables with pauses) so the waveform has a shape."""
+    rate = 24000
+    t = np.arange(7 * rate) / rate
+    envelope = np.clip(np.sin(2 * np.pi * 2.2 * t), 0, None) ** 2 * (0.4 + 0.6 * np.abs(np.sin(2 * np.pi * 0.31 * t)))
+    envelope[(t > 2.6) & (t < 3.3)] = 0  # a pause between sentences
+    voice = np.sin(2 * np.pi * 180 * t) + 0.5 * np.sin(2 * np.pi * 360 * t) + 0.25 * np.sin(2 * np.pi * 720 * t)
+    samples = (voice * envelope * 12000).astype(np.int16)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+# ---------------------------------------------------------------------- Qt helpers
+def wait(app, done, timeout_s: float = 30.0, what: str = "the window") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not get there in {timeout_s:.0f} s")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def settle(app, widget) -> None:
+    """Let the last paints reach the X server before grabbing it."""
+    wait(app, lambda: widget.windowHandle() is not None and widget.windowHandle().isExposed(), what="the exposure")
+    for _ in range(30):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def drop_files(target, paths: list[Path]) -> None:
+    """Drag files onto ``target`` and release them, as a file manager does."""
+    import warnings
+
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    where = QPointF(target.rect().center())
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    with warnings.catch_warnings():  # PySide6 marks this (the only) constructor deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(target, enter)
+    if not enter.isAccepted():
+        raise RuntimeError("the composer refused the dragged files")
+    QApplication.sendEvent(target, QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods))
+
+
+# ---------------------------------------------------------------------- flows
+def attachments_flow(app, work: Path, out: Path) -> None:
+    from PySide6.QtTest import QTest
+    from xvfb_driver import ScreenshotEngine
+
+    from mimo_desktop.app import build_window, save_screenshot
+    from mimo_desktop.core.conversation import Role
+    from mimo_desktop.core.store import Store
+    from mimo_desktop.ui.engine_config import EngineChoice
+
+    media = [make_photo(work / "lake.jpg"), make_clip(work / "street.mp4"),
+             make_recording(work / "memo.wav")]
+    store = Store.open(work / "home")
+    store.set_setting("theme", "light")
+    store.create_conversation("Trip to the coast: tide tables")
+    conv = store.create_conversation("Holiday notes")
+    store.add_message(conv.id, Role.USER, "I will send you a photo, a clip and a voice memo from the trip.")
+    store.add_message(conv.id, Role.ASSISTANT, "Sure: attach them and ask your question, I will look at all three.")
+    window, controller = build_window(store, start_engine=False)
+    window.resize(1180, 760)
+    window.show()
+    controller.engine.start_with(EngineChoice("scripted", ScreenshotEngine, "MiMo-V2.5"))
+    wait(app, lambda: controller.bridge.state == "ready", what="the engine")
+    controller.open_conversation(conv.id)
+    composer = window.composer
+    drop_files(composer, media)
+    wait(app, lambda: len(composer.attachments()) == 3 and not any(d.preparing for d in composer.attachments()),
+         timeout_s=60, what="the attachments")
+    composer.edit.setFocus()
+    QTest.keyClicks(composer.edit, QUESTION)
+    settle(app, window)
+    save_screenshot(app, window, out)
+    for chip in composer.strip.chips.values():
+        print(f"chip={chip.name.text()}|{chip.detail.text()}|pixmap={not chip.preview.pixmap().isNull()}")
+    print(f"kinds={','.join(d.kind for d in composer.attachments())}")
+    print(f"meter={composer.meter.text()}")
+    print(f"send_enabled={composer.send_button.isEnabled()}")
+    print(f"composer_rect={rect_in(window, composer)}", flush=True)
+    composer.shutdown()
+    window.close()
+    controller.shutdown()
+    store.close()
+
+
+def rect_in(window, widget) -> str:
+    """The widget's rectangle in the window's screenshot, as x,y,w,h."""
+    top_left = widget.mapTo(window, widget.rect().topLeft())
+    return f"{top_left.x()},{top_left.y()},{widget.width()},{widget.height()}"
+
+
+def two_h100s():
+    from mimo_desktop.models import GpuInfo, GpuSurvey
+    from mimo_desktop.models.units import GIB
+
+    return GpuSurvey(tuple(GpuInfo(i, "NVIDIA H100 80GB HBM3", 80 * GIB, 79 * GIB) for i in range(2)), "nvml")
+
+
+def settings_flow(app, work: Path, out: Path) -> None:
+    from model_checkpoints import build_checkpoint
+
+    from mimo_desktop.app import build_window, save_screenshot
+    from mimo_desktop.core.store import Store
+    from mimo_desktop.ui import model_check
+
+    survey = two_h100s()
+    model_check._detect_gpus = lambda: survey  # no GPU on this machine: the survey two H100s would give
+    folder = build_checkpoint(work / "models" / "MiMo-V2-Omni-tiny", audio=True)
+    store = Store.open(work / "home")
+    store.set_setting("theme", "light")
+    store.set_setting("engine", {"kind": "vllm", "vllm": {"model_dir": str(folder), "tensor_parallel": 2}})
+    window, controller = build_window(store, start_engine=False)
+    window.resize(1180, 760)
+    window.show()
+    dialog = controller.open_settings()  # what Settings… in the menu does
+    panel = dialog.model_check
+    wait(app, lambda: not panel.checking and panel.result is not None, what="the model folder check")
+    dialog.resize(max(dialog.width(), 760), dialog.sizeHint().height())
+    settle(app, dialog)
+    save_screenshot(app, dialog, out)
+    print(f"engine={dialog.kind.currentText()}")
+    print(f"folder={dialog.model_dir.text()}")
+    for line in panel.report.text().splitlines():
+        print(f"report={line}")
+    print(f"save_enabled={dialog.save_button.isEnabled()}", flush=True)
+    dialog.reject()
+    panel.shutdown()
+    window.close()
+    controller.shutdown()
+    store.close()
+
+
+def file_states(dialog) -> dict[str, str]:
+    """What the dialog's file list shows: file name -> its state column ("done", "60% (768.6 KiB)", ...)."""
+    rows = (dialog.files.topLevelItem(i) for i in range(dialog.files.topLevelItemCount()))
+    return {row.text(0): row.text(2) for row in rows}
+
+
+def download_flow(app, work: Path, out: Path) -> None:
+    import os
+
+    import keyring
+    from fake_hub import FakeHub
+    from memory_keyring import MemoryKeyring
+    from model_checkpoints import build_checkpoint
+
+    keyring.set_keyring(MemoryKeyring())  # no Secret Service here; the dialog asks the keyring for a token
+    checkpoint = build_checkpoint(work / "source" / "MiMo-tiny", audio=True)
+    shard = "model-00002-of-00003.safetensors"
+    with FakeHub() as hub:
+        hub.add_folder(HUB_REPO, checkpoint)
+        hub.faults.stall_after[shard] = (checkpoint / shard).stat().st_size * 3 // 5
+        os.environ["HF_ENDPOINT"] = hub.endpoint  # read by huggingface_hub when it is first imported
+        os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
+        from mimo_desktop.app import save_screenshot
+        from mimo_desktop.ui.download_dialog import DownloadDialog
+
+        dialog = DownloadDialog(folder=str(work / "models" / "MiMo-tiny"), max_workers=3)
+        dialog.repo.setText(HUB_REPO)
+        dialog.show()
+        dialog.start_button.click()
+
+        def stalled_with_the_rest_done() -> bool:
+            states = file_states(dialog)
+            done = [name for name, state in states.items() if state == "done"]
+            return hub.faults.stalled.is_set() and "%" in states.get(shard, "") and len(done) == len(states) - 1
+
+        wait(app, stalled_with_the_rest_done, what="the download")
+        time.sleep(0.3)  # one more coalesced repaint of the speed line
+        settle(app, dialog)
+        save_screenshot(app, dialog, out)
+        print(f"status={dialog.status.text()}")
+        print(f"speed={dialog.speed.text()}")
+        print(f"total={dialog.total.value()}")
+        states = file_states(dialog)
+        print(f"shard={states[shard]}")
+        print(f"done_files={sum(state == 'done' for state in states.values())} of {len(states)}", flush=True)
+        dialog.reject()  # cancels the download and joins its threads
+        hub.faults.release.set()
+    assert not [t for t in threading.enumerate() if t.name.startswith("download")], "download threads left"
+
+
+FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download": download_flow}
+
+
+def main(flow: str, work: Path, out: Path) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv[:1])
+    work.mkdir(parents=True, exist_ok=True)
+    FLOWS[flow](app, work, out)
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])))
