@@ -52,14 +52,51 @@ def make_photo(path: Path) -> Path:
     return path
 
 
-def make_clip(path: Path) -> Path:
-    """A 4-second 640×360 video with a sound track (a tone), encoded by the ffmpeg CLI."""
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=4",
-         "-f", "lavfi", "-i", "sine=frequency=523:duration=4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-shortest", str(path)],
-        check=True,
+def street_at_night(width: int = 640, height: int = 360) -> Image.Image:
+    """Buildings with lit windows under a dusk sky: the clip's background."""
+    rng = np.random.default_rng(7)
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / height
+        draw.line([(0, y), (width, y)], fill=(int(20 + 60 * t), int(24 + 40 * t), int(60 + 70 * t)))
+    x = 0
+    while x < width:
+        w, top = int(rng.integers(60, 120)), int(rng.integers(60, 200))
+        draw.rectangle((x, top, x + w - 4, 290), fill=tuple(int(c) for c in rng.integers(30, 70, 3)))
+        for wy in range(top + 10, 280, 18):
+            for wx in range(x + 8, x + w - 14, 16):
+                if rng.random() < 0.45:
+                    draw.rectangle((wx, wy, wx + 7, wy + 9), fill=(250, 214, 120))
+        x += w
+    draw.rectangle((0, 290, width, height), fill=(45, 45, 52))
+    for x in range(0, width, 60):
+        draw.rectangle((x, 322, x + 30, 326), fill=(230, 230, 230))
+    return image
+
+
+def make_clip(path: Path, seconds: int = 4, rate: int = 25) -> Path:
+    """A car driving down a street, with a sound track (a tone), encoded by the ffmpeg CLI."""
+    background = street_at_night()
+    encoder = subprocess.Popen(
+        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x360", "-r", str(rate),
+         "-i", "-", "-f", "lavfi", "-i", f"sine=frequency=523:duration={seconds}", "-c:v", "libx264",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+        stdin=subprocess.PIPE,
     )
+    for frame in range(seconds * rate):
+        image = background.copy()
+        draw = ImageDraw.Draw(image)
+        x = 30 + frame * 420 // (seconds * rate)
+        draw.rounded_rectangle((x, 292, x + 120, 322), 8, fill=(200, 40, 40))
+        draw.rounded_rectangle((x + 25, 272, x + 90, 296), 8, fill=(170, 30, 30))
+        draw.ellipse((x + 15, 312, x + 37, 334), fill=(15, 15, 15))
+        draw.ellipse((x + 83, 312, x + 105, 334), fill=(15, 15, 15))
+        draw.polygon([(x + 120, 300), (x + 200, 290), (x + 200, 318)], fill=(250, 240, 170))
+        encoder.stdin.write(image.tobytes())
+    encoder.stdin.close()
+    if encoder.wait() != 0:
+        raise RuntimeError("ffmpeg could not encode the clip")
     return path
 
 
@@ -120,6 +157,7 @@ def drop_files(target, paths: list[Path]) -> None:
 
 # ---------------------------------------------------------------------- flows
 def attachments_flow(app, work: Path, out: Path) -> None:
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from xvfb_driver import ScreenshotEngine
 
@@ -141,7 +179,11 @@ def attachments_flow(app, work: Path, out: Path) -> None:
     window.show()
     controller.engine.start_with(EngineChoice("scripted", ScreenshotEngine, "MiMo-V2.5"))
     wait(app, lambda: controller.bridge.state == "ready", what="the engine")
-    controller.open_conversation(conv.id)
+    conversations = window.conversations.list
+    holiday = conversations.item(window.conversations.titles().index("Holiday notes"))
+    QTest.mouseClick(conversations.viewport(), Qt.MouseButton.LeftButton,
+                     pos=conversations.visualItemRect(holiday).center())  # open it as a user does
+    wait(app, lambda: controller.current_id == conv.id, what="the conversation")
     composer = window.composer
     drop_files(composer, media)
     wait(app, lambda: len(composer.attachments()) == 3 and not any(d.preparing for d in composer.attachments()),
@@ -155,7 +197,8 @@ def attachments_flow(app, work: Path, out: Path) -> None:
     print(f"kinds={','.join(d.kind for d in composer.attachments())}")
     print(f"meter={composer.meter.text()}")
     print(f"send_enabled={composer.send_button.isEnabled()}")
-    print(f"composer_rect={rect_in(window, composer)}", flush=True)
+    print(f"strip_rect={rect_in(window, composer.strip)}")
+    print(f"edit_rect={rect_in(window, composer.edit)}", flush=True)
     composer.shutdown()
     window.close()
     controller.shutdown()
@@ -218,12 +261,9 @@ def file_states(dialog) -> dict[str, str]:
 def download_flow(app, work: Path, out: Path) -> None:
     import os
 
-    import keyring
     from fake_hub import FakeHub
-    from memory_keyring import MemoryKeyring
     from model_checkpoints import build_checkpoint
 
-    keyring.set_keyring(MemoryKeyring())  # no Secret Service here; the dialog asks the keyring for a token
     checkpoint = build_checkpoint(work / "source" / "MiMo-tiny", audio=True)
     shard = "model-00002-of-00003.safetensors"
     with FakeHub() as hub:
@@ -263,8 +303,11 @@ FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download":
 
 
 def main(flow: str, work: Path, out: Path) -> int:
+    import keyring
+    from memory_keyring import MemoryKeyring
     from PySide6.QtWidgets import QApplication
 
+    keyring.set_keyring(MemoryKeyring())  # settings and the Hub token go through keyring: never the user's own
     app = QApplication(sys.argv[:1])
     work.mkdir(parents=True, exist_ok=True)
     FLOWS[flow](app, work, out)
