@@ -129,6 +129,7 @@ def test_download_dialog_mid_download_from_the_loopback_hub(xvfb_display, work_d
     assert re.fullmatch(r"60% \([\d.]+ KiB\)", printed["shard"][0])
     assert 0 < int(printed["total"][0]) < 1000
     assert "files 10/11" in printed["speed"][0] and " of 3.6 MiB" in printed["speed"][0]
+    assert printed["threads_left"] == [""]  # closing the dialog mid-file stopped the download
 
     assert image.width >= 600 and image.height >= 450 and colours(image) > 50
     assert count(image, saturated) > 3000, "no progress bar on screen"

