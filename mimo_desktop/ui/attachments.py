@@ -116,6 +116,14 @@ def waveform_pixmap(peaks: tuple[float, ...], size: QSize, color: QColor) -> QPi
     return pixmap
 
 
+CHIP_NAME_WIDTH = 96  # pixels beside the remove button in a chip of THUMBNAIL_SIDE + 120
+
+
+def elide_middle(name: str, metrics: Any, width: int) -> str:
+    """``a-very-long-na…me.mp4``: the start and the extension stay readable (full path in the tooltip)."""
+    return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, width)
+
+
 class AttachmentChip(QFrame):
     removeRequested = Signal(int)
 
@@ -130,7 +138,7 @@ class AttachmentChip(QFrame):
         self.preview.setFixedSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE * 3 // 4)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setText(draft.kind)
-        self.name = QLabel(draft.path.name)
+        self.name = QLabel(elide_middle(draft.path.name, self.fontMetrics(), CHIP_NAME_WIDTH))
         self.name.setObjectName("chipName")
         self.name.setToolTip(str(draft.path))
         self.detail = QLabel("Preparing…")
@@ -188,6 +196,8 @@ class AttachmentChip(QFrame):
         item = result.prepared
         facts = [format_cost(item_tokens(item), item.estimate)]
         duration = result.duration_s if result.duration_s is not None else item.duration_s
+        if getattr(item, "audio_track", None) is not None:
+            facts.insert(0, "with sound")  # its cost is in the figure: say why a clip costs more
         if duration is not None:
             facts.insert(0, format_duration(duration))
         self.detail.setText(" · ".join(facts))

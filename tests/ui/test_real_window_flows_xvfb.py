@@ -88,7 +88,7 @@ def test_composer_with_an_image_a_video_and_a_recording_shows_each_cost(xvfb_dis
     assert set(chips) == {"lake.jpg", "street.mp4", "memo.wav"}
     assert all(pixmap == "pixmap=True" for _, pixmap in chips.values())  # thumbnail, poster frame, waveform
     assert re.fullmatch(r"≈ [\d,]+ tokens", chips["lake.jpg"][0])  # a picture has no duration
-    assert re.fullmatch(r"0:04 · ≈ [\d,]+ tokens", chips["street.mp4"][0])
+    assert re.fullmatch(r"0:04 · with sound · ≈ [\d,]+ tokens", chips["street.mp4"][0])
     assert re.fullmatch(r"0:07 · ≈ [\d,]+ tokens", chips["memo.wav"][0])
     costs = {name: tokens(detail) for name, (detail, _) in chips.items()}
     assert costs["lake.jpg"] > 500 and costs["street.mp4"] > 100 and costs["memo.wav"] > 10

@@ -43,7 +43,8 @@ def test_video_chip_shows_poster_frame_duration_and_cost(qtbot, composer, media)
     [draft] = composer.attachments()
     expected = prepare(media / "clip.mp4")
     assert draft.kind == "video"
-    assert chip(composer).detail.text() == f"0:02 · ≈ {expected.total_tokens:,} tokens"
+    assert expected.audio_track is not None  # the clip has a sound track, counted in the cost
+    assert chip(composer).detail.text() == f"0:02 · with sound · ≈ {expected.total_tokens:,} tokens"
     assert not chip(composer).preview.pixmap().isNull()
     assert "frames sampled" in chip(composer).toolTip()
 
@@ -227,3 +228,13 @@ def test_the_header_cost_shows_while_the_video_is_still_being_decoded(qtbot, com
         gate.set()
     wait_prepared(qtbot, composer, 1)
     assert composer.attachments()[0].prepared.total_tokens == header.total_tokens  # the header was right
+
+
+def test_a_long_file_name_is_shortened_in_the_middle_keeping_its_extension(qtbot, composer, media, tmp_path):
+    long_name = tmp_path / "holiday-by-the-lake-at-dusk-with-the-whole-family.wav"
+    long_name.write_bytes((media / "tone.wav").read_bytes())
+    drop(composer, long_name)
+    wait_prepared(qtbot, composer, 1)
+    shown = chip(composer).name.text()
+    assert "…" in shown and shown.startswith("holiday") and shown.endswith(".wav")
+    assert chip(composer).name.toolTip() == str(long_name)
