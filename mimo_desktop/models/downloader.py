@@ -44,7 +44,8 @@ class ModelDownload:
     def __init__(self, plan: DownloadPlan, *, token: str | None = None, endpoint: str | None = None,
                  max_workers: int = 4, retries: int = 3, retry_wait_s: float = 2.0,
                  free_space: Callable[[Path], int] = disk_free_bytes, disk_reserve: int = DEFAULT_DISK_RESERVE,
-                 progress_interval_s: float = 0.1, cancel_event: threading.Event | None = None) -> None:
+                 progress_interval_s: float = 0.1, cancel_event: threading.Event | None = None,
+                 heartbeat_s: float = 1.0) -> None:
         self.plan = plan
         self._token = token  # kept private and never put in a message or a log
         self._endpoint = hub_endpoint(endpoint)
@@ -53,6 +54,7 @@ class ModelDownload:
         self._retry_wait = retry_wait_s
         self._free_space = free_space
         self._disk_reserve = disk_reserve
+        self._heartbeat = heartbeat_s
         self._cancel = cancel_event or threading.Event()
         self._sockets: dict[str, socket.socket] = {}  # file path -> socket of its open response
         self._sockets_lock = threading.Lock()
@@ -107,7 +109,7 @@ class ModelDownload:
         with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(60.0, connect=15.0)) as client:
             with ThreadPoolExecutor(self._max_workers, thread_name_prefix="model-download") as pool:
                 futures = [pool.submit(self._fetch_with_retries, client, remote) for remote in remaining]
-                done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+                done, pending = self._wait_reporting(futures)
                 if any(f.exception() for f in done):
                     self._cancel.set()  # one file failed for good: stop the others, keep their parts
                     wait(pending)
@@ -117,6 +119,15 @@ class ModelDownload:
             raise real[0]
         if errors:
             raise errors[0]
+
+    def _wait_reporting(self, futures):
+        """Wait for the workers; while no bytes arrive, still tell listeners, so a stalled Hub shows a
+        falling speed and no stale "time left" (progress is otherwise sent only when bytes come in)."""
+        while True:
+            done, pending = wait(futures, timeout=self._heartbeat, return_when=FIRST_EXCEPTION)
+            if not pending or any(f.exception() for f in done):
+                return done, pending
+            self.tracker.emit("downloading", force=True)
 
     def _fetch_with_retries(self, client: httpx.Client, remote: RemoteFile) -> None:
         if self._cancel.is_set():

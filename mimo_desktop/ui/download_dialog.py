@@ -7,6 +7,8 @@ queued signals, and repaints are coalesced to at most ~10 a second however fast 
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +29,9 @@ ERROR_COLOR = "color: #b3261e"
 _TERMINAL = ("done", "cancelled", "failed")
 
 
+STALL_NOTICE_S = 3.0  # no bytes for this long: say so instead of a stale speed and time left
+
+
 class DownloadDialog(QDialog):
     modelChosen = Signal(str)  # "Use this model": the folder that now holds a complete download
 
@@ -43,6 +48,7 @@ class DownloadDialog(QDialog):
         self._sizes: dict[str, int] = {}
         self._shown_active: set[str] = set()  # files drawn as in progress by the last repaint
         self._files_done_shown = -1
+        self._last_bytes, self._last_moved = -1, time.monotonic()
         self._target = Path()
         self.repaints = 0  # how many times progress was drawn (the tests check the coalescing)
         self._relay = JobRelay(self)
@@ -227,6 +233,7 @@ class DownloadDialog(QDialog):
         self._sizes = {path: size for path, size, _ in facts.files}
         self._shown_active = set()
         self._files_done_shown = -1
+        self._last_bytes, self._last_moved = -1, time.monotonic()
         for path, size, present in facts.files:
             item = QTreeWidgetItem([path, format_bytes(size), _file_state(present, size)])
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
@@ -274,13 +281,24 @@ class DownloadDialog(QDialog):
         summary = (f"{format_bytes(progress.done_bytes)} of {format_bytes(progress.total_bytes)} · "
                    f"files {progress.files_done}/{progress.files_total}")
         if progress.state == "downloading":
-            eta = progress.eta_seconds
-            summary += " · " + (format_rate(progress.bytes_per_second) if progress.bytes_per_second > 0
-                                else "measuring speed")
-            summary += f", {format_duration(eta)} left" if eta is not None else ""
+            silent = self._silent_for(progress.done_bytes)
+            if silent >= STALL_NOTICE_S:
+                summary += f" · no data for {silent:.0f} s, waiting for the Hub"
+            else:
+                eta = progress.eta_seconds
+                summary += " · " + (format_rate(progress.bytes_per_second) if progress.bytes_per_second > 0
+                                    else "measuring speed")
+                summary += f", {format_duration(eta)} left" if eta is not None else ""
             if not self.status.text().startswith("Cancelling"):
                 self._set_status("Downloading…", "")
         self.speed.setText(summary)
+
+    def _silent_for(self, done_bytes: int) -> float:
+        """Seconds since the byte count last moved (the downloader reports every second even in a stall)."""
+        now = time.monotonic()
+        if done_bytes != self._last_bytes:
+            self._last_bytes, self._last_moved = done_bytes, now
+        return now - self._last_moved
 
     @Slot(object)
     def _on_finished(self, outcome: JobOutcome) -> None:

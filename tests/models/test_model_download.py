@@ -161,6 +161,32 @@ def test_cancel_unblocks_a_stalled_connection(hub: FakeHub, tmp_path: Path) -> N
     assert isinstance(outcome[0], DownloadCancelled)
 
 
+@pytest.mark.timeout(30)
+def test_a_stalled_hub_still_reports_progress_and_the_speed_falls(hub: FakeHub, tmp_path: Path) -> None:
+    hub.faults.stall_after[SHARD] = 50_000
+    plan = plan_download(REPO, tmp_path / "model", endpoint=hub.endpoint)
+    download = ModelDownload(plan, endpoint=hub.endpoint, max_workers=1, heartbeat_s=0.05)
+    seen: list = []
+    download.subscribe(seen.append)
+    outcome: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _capture(download.run, outcome))
+    worker.start()
+    assert hub.faults.stalled.wait(10)
+    part = LocalState(tmp_path / "model").part_path(next(f for f in plan.files if f.path == SHARD))
+    while not (part.is_file() and part.stat().st_size == 50_000):
+        time.sleep(0.01)  # the worker has read all the server sent and now blocks in recv()
+    time.sleep(0.1)  # let the snapshot of those last bytes go out
+    during = len(seen)
+    time.sleep(0.5)  # nothing arrives now: only the heartbeat can speak
+    stalled = seen[during:]
+    download.cancel()
+    worker.join(10)
+    assert len(stalled) >= 4, "no progress reported while the Hub was silent"
+    assert all(p.state == "downloading" for p in stalled)
+    assert len({p.done_bytes for p in stalled}) == 1  # no bytes, the same figure...
+    assert stalled[-1].bytes_per_second < stalled[0].bytes_per_second  # ...and the speed going down
+
+
 def _capture(fn, outcome: list[BaseException]) -> None:
     try:
         fn()

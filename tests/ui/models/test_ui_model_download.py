@@ -93,6 +93,21 @@ def test_cancel_mid_file_then_resume_where_it_stopped(qtbot, make_dialog, hub, _
     assert same_tree(_tiny_checkpoint, target) and dialog.use_button.isVisible()
 
 
+def test_a_silent_hub_is_said_instead_of_a_stale_speed(qtbot, make_dialog, hub, tmp_path, monkeypatch):
+    from mimo_desktop.ui import download_dialog
+
+    monkeypatch.setattr(download_dialog, "STALL_NOTICE_S", 0.5)
+    hub.faults.stall_after[SHARD] = 50_000
+    dialog = make_dialog(tmp_path / "dl")
+    dialog.start_button.click()
+    assert hub.faults.stalled.wait(15)
+    # the downloader reports once a second even with no bytes, so the line changes by itself
+    qtbot.waitUntil(lambda: "waiting for the Hub" in dialog.speed.text(), timeout=10000)
+    assert "left" not in dialog.speed.text()
+    dialog.cancel_button.click()
+    wait_done(qtbot, dialog)
+
+
 def test_a_disk_too_small_is_said_before_anything_is_written(qtbot, make_dialog, hub, tmp_path):
     target = tmp_path / "dl"
     dialog = make_dialog(target, free_space=lambda folder: 2_000_000)
