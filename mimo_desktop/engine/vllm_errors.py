@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mimo_desktop.core.install_hint import add_vllm_hint
 from mimo_desktop.engine.types import EngineDied, EngineError, InvalidRequest, RequestFailed
 
 VLLM_MISSING = (
-    "vLLM is not installed, so the embedded engine cannot run. Install it with "
-    "`pip install 'mimo-desktop[gpu]'` (vllm==0.26.0, Linux with NVIDIA GPUs), "
+    f"vLLM is not installed, so the embedded engine cannot run. To add it, {add_vllm_hint()}; "
     "or use a remote server (--engine remote --url ...)."
 )
 OOM_ADVICE = ("Lower the GPU memory fraction or the max context, send smaller media, "

@@ -5,13 +5,18 @@ History, attachments, capture and token costs keep working without an engine; on
 
 from __future__ import annotations
 
+import html
+import re
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from mimo_desktop.core.install_hint import add_vllm_hint
 
 FIRST_RUN_TEXT = """<h3>Connect a model to get answers</h3>
 <p>Your conversations, attachments and token costs work already; answers need an engine. Two ways:</p>
 <p><b>1. On this computer (embedded vLLM)</b> — needs Linux with NVIDIA GPUs and vLLM
-(<code>pip install 'mimo-desktop[gpu]'</code>). Download MiMo-V2.5 with <b>Download a model…</b> below
+({install}). Download MiMo-V2.5 with <b>Download a model…</b> below
 (or <code>huggingface-cli download XiaomiMiMo/MiMo-V2.5 --local-dir ~/models/MiMo-V2.5</code>),
 then choose that folder in Settings. Starting takes about a minute.</p>
 <p><b>2. A server (OpenAI-compatible)</b> — a vLLM or SGLang server running MiMo-V2.5, e.g.
@@ -20,8 +25,13 @@ then choose that folder in Settings. Starting takes about a minute.</p>
 
 
 # The same advice as the engine's VLLM_MISSING, without loading the engine package at start-up.
-VLLM_MISSING_NOTE = ("This installation has no vLLM, so the embedded engine cannot run here. Install it with "
-                     "`pip install 'mimo-desktop[gpu]'` (vllm==0.26.0, Linux with NVIDIA GPUs), or use a server.")
+VLLM_MISSING_NOTE = (f"This installation has no vLLM, so the embedded engine cannot run here. To add it, "
+                     f"{add_vllm_hint()}; or use a server.")
+
+
+def _as_html(hint: str) -> str:
+    """`command` in the hint becomes <code>command</code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(hint, quote=False))
 
 
 class FirstRunPanel(QFrame):
@@ -32,7 +42,7 @@ class FirstRunPanel(QFrame):
         self.setObjectName("firstRunPanel")
         self.setAccessibleName("Connect a model")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.text = QLabel(FIRST_RUN_TEXT)
+        self.text = QLabel(FIRST_RUN_TEXT.format(install=_as_html(add_vllm_hint())))
         self.text.setObjectName("firstRunText")
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(True)

@@ -208,3 +208,4 @@ def test_timestamps_and_updated_order(store):
     time.sleep(0.01)
     store.add_message(older.id, Role.USER, "bump")
     assert [c.id for c in store.conversations()] == [older.id, newer.id]
+
