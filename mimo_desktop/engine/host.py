@@ -176,6 +176,10 @@ class EngineHost:
             for task in pending:
                 task.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            # An engine whose start outlasted shutdown's timeout (vLLM's start blocks this loop for a
+            # minute) finished starting after the shutdown was given up on: release it now, or its GPU
+            # workers would outlive the host and the next engine would find the memory taken.
+            loop.run_until_complete(self._discard_engine())
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             loop.close()
@@ -236,7 +240,21 @@ class EngineHost:
         if rid in self._tasks:
             self._emit(Failed(rid, f"Request {rid} is already running.", self._state == "ready"))
             return
-        self._tasks[rid] = asyncio.get_running_loop().create_task(self._run_request(request))
+        task = asyncio.get_running_loop().create_task(self._run_request(request))
+        self._tasks[rid] = task
+        task.add_done_callback(lambda t, rid=rid: self._on_task_done(rid, t))
+
+    def _on_task_done(self, rid: str, task: asyncio.Task[None]) -> None:
+        """A task cancelled before it first ran never enters _run_request: give it its one end event."""
+        if self._tasks.get(rid) is not task:
+            return  # _run_request ran and cleaned up
+        self._tasks.pop(rid, None)
+        self._submitted_at.pop(rid, None)
+        reason = self._end_reason.pop(rid, None)
+        if reason is None:
+            self._emit(Finished(rid, "cancelled", None, 0, None, None))
+        else:
+            self._emit(Failed(rid, reason, False))
 
     def _cancel_task(self, request_id: str, reason: str | None) -> None:
         task = self._tasks.get(request_id)

@@ -8,6 +8,7 @@ and consecutive deltas of one request arrive merged. Nothing here touches widget
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
@@ -45,6 +46,7 @@ class EngineBridge(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._host: EngineHost | None = None
+        self._generation = 0  # which host's events count: a replaced host may still speak late
         self._queue: list[Event] = []
         self._lock = threading.Lock()
         self.state = "stopped"
@@ -61,7 +63,9 @@ class EngineBridge(QObject):
         """Replace any running engine with one made by ``factory``."""
         self.shutdown()
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
-        self._host = EngineHost(factory, self._on_engine_event, tick_s=tick_s)
+        self._generation += 1
+        self._host = EngineHost(factory, functools.partial(self._on_engine_event, self._generation),
+                                tick_s=tick_s)
         self.state = "starting"
         self._host.start()
 
@@ -91,11 +95,14 @@ class EngineBridge(QObject):
         if not clean:
             log.warning("the engine did not stop within %.0f s", timeout_s)
         self._drain()  # deliver the final events (stopped, cancelled requests) before we go
+        self._generation += 1  # whatever the old host says from now on is dropped
         self.state, self.info = "stopped", None
         return clean
 
     # ------------------------------------------------------- engine thread
-    def _on_engine_event(self, event: Event) -> None:
+    def _on_engine_event(self, generation: int, event: Event) -> None:
+        if generation != self._generation:
+            return  # from an engine that was replaced while it was still starting: not ours to show
         with self._lock:
             first = not self._queue
             self._queue.append(event)

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from engine_events import ask
+from engine_scripted import ScriptedEngine
 
 from mimo_desktop.engine import (
     EngineDied,
@@ -256,3 +257,28 @@ def test_submit_before_start_is_refused(recorder):
         host.submit(req)
     assert isinstance(recorder.events[-1], Failed)
     assert host.shutdown() is True
+
+
+def test_stop_pressed_while_a_blocking_start_runs_still_ends_the_request(make_host, recorder):
+    # submit and cancel both wait behind vLLM's loop-blocking start, then run in the same turn:
+    # the request's task is cancelled before it ever ran, and must still get its one end event
+    host = make_host(blocking_start_s=0.5)
+    host.start()
+    req = ask("tokens=3")
+    host.submit(req)
+    host.cancel(req.request_id)
+    end = recorder.wait_end(req.request_id)
+    assert isinstance(end, Finished) and end.reason == "cancelled"
+    after = ask("tokens=1")  # and the engine serves the next one
+    host.submit(after)
+    assert isinstance(recorder.wait_end(after.request_id), Finished)
+
+
+def test_an_engine_that_finishes_starting_after_shutdown_gave_up_is_still_shut_down(recorder, engine_log,
+                                                                                   no_thread_leaks):
+    host = EngineHost(lambda: ScriptedEngine(engine_log, blocking_start_s=1.0), recorder, tick_s=0.02)
+    host.start()
+    assert not host.shutdown(timeout_s=0.2)  # the start still blocks the loop: shutdown gives up waiting
+    host.thread.join(10)  # the thread ends once the start returns...
+    assert not host.thread.is_alive()
+    assert (engine_log.started, engine_log.shutdowns) == (1, 1)  # ...and it released the engine first

@@ -81,3 +81,41 @@ def test_without_vllm_the_embedded_choice_says_how_to_install_it(qtbot, window, 
     assert "pip install 'mimo-desktop[gpu]'" in window.engine_status.text()
     assert window.first_run.isVisible() and "vLLM is not installed" in window.first_run.vllm_note.text()
     assert not window.controller.bridge.configured
+
+
+def test_an_engine_replaced_while_starting_cannot_overwrite_the_new_ones_state(qtbot):
+    import time as _time
+
+    from mimo_desktop.engine.types import EngineInfo
+    from mimo_desktop.ui.engine_bridge import EngineBridge
+
+    class Named:
+        def __init__(self, name, block_s):
+            self.name, self.block_s = name, block_s
+
+        async def start(self, on_stage, on_stats):
+            _time.sleep(self.block_s)  # vLLM's start blocks the engine loop
+            return EngineInfo(name=self.name)
+
+        async def generate(self, request):
+            yield  # never used here
+
+        async def abort(self, request_id):
+            pass
+
+        async def shutdown(self):
+            pass
+
+    bridge = EngineBridge()
+    states = []
+    bridge.engineStateChanged.connect(lambda e: states.append((e.state, e.info.name if e.info else None)))
+    bridge.start(lambda: Named("old", 1.0), tick_s=0.05)
+    old_thread = bridge._host.thread
+    assert not bridge.shutdown(timeout_s=0.2)  # gives up while the old start still blocks
+    bridge.start(lambda: Named("new", 0.0), tick_s=0.05)
+    qtbot.waitUntil(lambda: bridge.state == "ready", timeout=10000)
+    old_thread.join(10)  # the old engine finishes starting now, and speaks
+    qtbot.wait(200)
+    assert bridge.state == "ready" and bridge.info.name == "new"
+    assert ("ready", "old") not in states
+    bridge.shutdown()
