@@ -74,7 +74,8 @@ def build_messages(request: GenerationRequest) -> list[dict[str, Any]]:
         if not turn.attachments:
             message: dict[str, Any] = {"role": turn.role, "content": turn.text}
         else:
-            parts = [dict(item.openai_part) for item in turn.attachments]  # a LazyPart builds its data URL now
+            # a LazyPart builds its data URL now; a video's sound goes as its own input_audio part
+            parts = [dict(part.openai_part) for item in turn.attachments for part in item.items()]
             if turn.text:
                 parts.append({"type": "text", "text": turn.text})
             message = {"role": turn.role, "content": parts}

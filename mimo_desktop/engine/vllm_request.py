@@ -22,7 +22,7 @@ def build_messages(request: GenerationRequest) -> list[dict[str, str]]:
     if request.system_prompt:
         messages.append({"role": "system", "content": request.system_prompt})
     for turn in request.turns:
-        placeholders = "".join(item.placeholder for item in turn.attachments)
+        placeholders = "".join(item.placeholder for item in _sent_items(turn))
         message = {"role": turn.role, "content": placeholders + turn.text}
         if turn.role == "assistant" and turn.reasoning:
             # Qwen3-style templates (MiMo's) read it; each template decides which turns keep it.
@@ -51,9 +51,14 @@ def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
     """Items per modality in prompt order: vLLM matches the n-th placeholder to the n-th item."""
     data: dict[str, list[Any]] = {}
     for turn in request.turns:
-        for item in turn.attachments:
+        for item in _sent_items(turn):
             data.setdefault(item.kind, []).append(item.vllm_data)
     return data
+
+
+def _sent_items(turn: Any) -> list[Any]:
+    """Each attachment and, for a video with sound, its audio track right after it."""
+    return [part for item in turn.attachments for part in item.items()]
 
 
 def check_media_limits(request: GenerationRequest, limits: dict[str, int]) -> None:

@@ -64,3 +64,8 @@ class PreparedMedia:
     def total_tokens(self) -> int:
         """Tokens of this item plus those of its audio track, if any."""
         return self.tokens + (self.audio_track.tokens if self.audio_track is not None else 0)
+
+    def items(self) -> tuple[PreparedMedia, ...]:
+        """What the engines send for this attachment: itself, then a video's sound as its own audio item
+        (vLLM 0.26.0 has no combined video-with-audio modality for MiMo)."""
+        return (self,) if self.audio_track is None else (self, self.audio_track)

@@ -223,26 +223,29 @@ class ChatController(QObject):
             self.window.composer.edit.setPlainText(text)
             self.window.show_notice("An answer is still streaming: stop it (Esc) or wait, then send.")
             return
+        drafts = [d for d in getattr(self.window.composer, "attachments", lambda: [])()
+                  if getattr(d, "prepared", None) is not None and not getattr(d, "error", None)]
+        stored = self._store_attachments(drafts)  # first: a file that cannot be saved stops the send
+        if stored is None:
+            self.window.composer.edit.setPlainText(text)  # keep what was typed, and the edit mode
+            return
         editing, self._editing = self._editing, None
         self.window.show_editing(False)
         if self.current_id is None:
             conv = self._guard(self.store.create_conversation, title_from(text))
             if conv is FAILED:
-                self.window.composer.edit.setPlainText(text)  # keep what was typed
+                self._restore_draft(text, editing)
                 return
             self.current_id = conv.id
         else:
             conv = self._guard(self.store.conversation, self.current_id)
             if conv is not FAILED and not conv.title:
                 self._guard(self.store.rename_conversation, self.current_id, title_from(text))
-        drafts = [d for d in getattr(self.window.composer, "attachments", lambda: [])()
-                  if getattr(d, "prepared", None) is not None and not getattr(d, "error", None)]
-        stored = self._store_attachments(drafts)
         parent = {"parent_id": editing.parent_id} if editing is not None else {}
         user = self._guard(lambda: self.store.add_message(self.current_id, Role.USER, text,
                                                           attachments=stored, **parent))
-        if user is FAILED or stored is None:
-            self.window.composer.edit.setPlainText(text)
+        if user is FAILED:
+            self._restore_draft(text, editing)
             return
         clear = getattr(self.window.composer, "clear_attachments", None)
         if clear is not None:
@@ -250,11 +253,18 @@ class ChatController(QObject):
         self.refresh_list()
         self.after_user_message(user, tuple(d.prepared for d in drafts))
 
+    def _restore_draft(self, text: str, editing) -> None:
+        """The send failed: give back what was typed, and the edit it belonged to."""
+        self._editing = editing
+        self.window.show_editing(editing is not None)
+        self.window.composer.edit.setPlainText(text)
+
     def _store_attachments(self, drafts) -> list | None:
         stored = []
         for draft in drafts:
             try:
-                stored.append(self.store.add_attachment(draft.path, draft.kind, tokens=draft.prepared.tokens))
+                tokens = draft.prepared.total_tokens  # a video's sound is sent and counted with it
+                stored.append(self.store.add_attachment(draft.path, draft.kind, tokens=tokens))
             except (StoreError, OSError) as exc:
                 self.window.show_notice(f"The attachment {draft.path.name} could not be saved: {exc}")
                 return None

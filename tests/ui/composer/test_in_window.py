@@ -19,3 +19,41 @@ def test_drop_into_the_window_composer_and_attach_from_the_conversation_list(qtb
     wait_prepared(qtbot, composer, 2)
     assert [d.kind for d in composer.attachments()] == ["image", "audio"]
     composer.shutdown()
+
+
+def test_an_attachment_that_cannot_be_saved_keeps_the_message_and_makes_no_conversation(
+        qtbot, window, store, media, tmp_path):
+    photo = tmp_path / "vanishing.png"
+    photo.write_bytes((media / "photo.png").read_bytes())
+    composer = window.composer
+    assert drop(composer, photo)
+    wait_prepared(qtbot, composer, 1)
+    photo.unlink()  # gone between preparing and sending (an unplugged drive, a cleaned temp folder)
+    composer.edit.setPlainText("describe this please")
+    composer.send_button.click()
+    assert "could not be saved" in window.notice.text()
+    assert composer.text() == "describe this please"
+    assert store.conversations() == []  # no empty conversation left behind
+    assert len(composer.attachments()) == 1
+    composer.shutdown()
+
+
+def test_a_clip_with_sound_is_sent_with_its_audio_track(qtbot, window, store, media):
+    from mimo_desktop.engine.types import GenerationRequest, Turn
+    from mimo_desktop.engine.vllm_request import build_messages, build_multi_modal_data
+
+    composer = window.composer
+    assert drop(composer, media / "clip.mp4")
+    wait_prepared(qtbot, composer, 1)
+    [draft] = composer.attachments()
+    item = draft.prepared
+    assert item.audio_track is not None
+    request = GenerationRequest((Turn("user", "what happens?", (item,)),))
+    assert set(build_multi_modal_data(request)) == {"video", "audio"}
+    assert build_messages(request)[0]["content"].startswith(item.placeholder + item.audio_track.placeholder)
+    composer.edit.setPlainText("what happens?")
+    composer.send_button.click()
+    [conv] = store.conversations()
+    [stored] = store.thread(conv.id)[0].attachments
+    assert stored.tokens == item.total_tokens  # the sound's tokens are part of the clip's cost
+    composer.shutdown()
