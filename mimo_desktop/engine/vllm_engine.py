@@ -28,6 +28,7 @@ from mimo_desktop.engine.vllm_request import (
     check_media_limits,
     starts_in_reasoning,
     template_has_thinking_switch,
+    without_video_sound,
 )
 from mimo_desktop.engine.vllm_settings import (
     ModelFolder,
@@ -153,6 +154,8 @@ class VllmEngine:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         if self._llm is None:
             raise EngineDied("The engine is not running. Start it first.")
+        if not self._limits.get("audio"):
+            request = without_video_sound(request)
         check_media_limits(request, self._limits)
         prompt, params = self.prompt_and_params(request)
         tracker = OutputTracker(request.request_id)

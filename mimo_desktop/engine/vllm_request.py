@@ -56,6 +56,19 @@ def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
     return data
 
 
+def without_video_sound(request: GenerationRequest) -> GenerationRequest:
+    """The request with videos' sound tracks left out: for a model that takes no audio, a clip with
+    sound is still a clip (its pictures), not an error."""
+    import dataclasses
+
+    turns = tuple(
+        dataclasses.replace(turn, attachments=tuple(
+            dataclasses.replace(item, audio_track=None) if item.audio_track is not None else item
+            for item in turn.attachments))
+        for turn in request.turns)
+    return dataclasses.replace(request, turns=turns)
+
+
 def _sent_items(turn: Any) -> list[Any]:
     """Each attachment and, for a video with sound, its audio track right after it."""
     return [part for item in turn.attachments for part in item.items()]

@@ -366,3 +366,16 @@ def test_thinking_template_receives_history_thinking_and_the_switch(tokenizer):
     finally:
         tokenizer.chat_template = original
     assert not template_has_thinking_switch(tokenizer)
+
+
+def test_a_model_without_audio_gets_a_clip_without_its_sound():
+    from dataclasses import replace
+
+    from mimo_desktop.engine.vllm_request import without_video_sound
+
+    sound = media("audio", "sound")
+    clip = replace(media("video", "frames"), audio_track=sound)
+    request = GenerationRequest((Turn("user", "x", (clip,)),))
+    assert build_multi_modal_data(request) == {"video": ["frames"], "audio": ["sound"]}
+    assert build_multi_modal_data(without_video_sound(request)) == {"video": ["frames"]}
+    check_media_limits(without_video_sound(request), {"video": 1})  # no "cannot take audio" error
