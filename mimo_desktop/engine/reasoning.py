@@ -3,7 +3,7 @@
 MiMo-V2.5 thinks between ``<think>`` and ``</think>`` (vLLM 0.26.0 maps its ``mimo`` reasoning parser
 to the Qwen3 one). As in that parser, a stream whose prompt enabled thinking starts *inside* the
 reasoning (the chat template already wrote ``<think>``); a stray ``<think>`` there is dropped, and
-``</think>`` switches to the answer. A tag may be cut across deltas at any point: the splitter holds
+the first ``</think>`` switches to the answer for good. A tag may be cut across deltas at any point: the splitter holds
 back only a tail that could still become a tag, so nothing is delayed longer than a tag's length.
 """
 
@@ -30,6 +30,7 @@ class ReasoningSplitter:
         self.saw_start = False
         self.reasoning_chars = 0
         self.answer_chars = 0
+        self._answer_begun = False  # a non-blank character of answer has been emitted
 
     def feed(self, text: str) -> list[Piece]:
         """Pieces that can be shown now, in order; adjacent pieces of one kind are merged."""
@@ -37,6 +38,12 @@ class ReasoningSplitter:
         self._pending = ""
         pieces: list[Piece] = []
         while buffer:
+            if not self.in_reasoning and (self.saw_end or self._answer_begun):
+                # As vLLM's Qwen3 parser: once the answer has begun, the rest is answer, even a
+                # literal "<think>" in it (say, in an explanation of the tags).
+                self._emit(pieces, buffer)
+                buffer = ""
+                break
             tag = self._end if self.in_reasoning else self._start
             other = self._start if self.in_reasoning else None  # a repeated <think> inside reasoning
             at = buffer.find(tag)
@@ -46,6 +53,10 @@ class ReasoningSplitter:
                 buffer = buffer[other_at + len(other):]
                 self.saw_start = True
                 continue
+            if at != -1 and not self.in_reasoning and buffer[:at].strip():
+                self._emit(pieces, buffer)  # words before "<think>": the answer had begun, it is text
+                buffer = ""
+                break
             if at != -1:
                 self._emit(pieces, buffer[:at])
                 buffer = buffer[at + len(tag):]
@@ -79,6 +90,7 @@ class ReasoningSplitter:
             self.reasoning_chars += len(text)
         else:
             self.answer_chars += len(text)
+            self._answer_begun = self._answer_begun or bool(text.strip())
         if pieces and pieces[-1].reasoning == self.in_reasoning:
             pieces[-1] = Piece(pieces[-1].text + text, self.in_reasoning)
         else:

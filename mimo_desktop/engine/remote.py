@@ -255,7 +255,7 @@ class RemoteEngine:
         # A server without a reasoning parser sends the tags in the content: split them here.
         raw_tags = ReasoningSplitter(start_in_reasoning=False)
         async for line in response.aiter_lines():
-            if line.strip() == "data: [DONE]":
+            if line.startswith("data:") and line[5:].strip() == "[DONE]":  # the space is optional in SSE
                 done = True
                 break
             chunk = parse_sse_line(line)
@@ -270,8 +270,11 @@ class RemoteEngine:
                     yield TextDelta(rid, thinking, 1, reasoning=True)
                 if delta.get("content"):
                     deltas += 1
-                    for i, piece in enumerate(raw_tags.feed(delta["content"])):
+                    pieces = raw_tags.feed(delta["content"])
+                    for i, piece in enumerate(pieces):
                         yield TextDelta(rid, piece.text, 1 if i == 0 else 0, piece.reasoning)
+                    if not pieces:  # held back whole (maybe half a tag): still one token for the live rate
+                        yield TextDelta(rid, "", 1)
                 reason = choice.get("finish_reason") or reason
         for piece in raw_tags.finish():
             yield TextDelta(rid, piece.text, 0, piece.reasoning)

@@ -64,7 +64,7 @@ class OutputTracker:
         self.output_tokens += count
         if output.finished:
             self.finish_reason = str(completion.finish_reason or "stop")
-        if not completion.text and not count:
+        if not completion.text and not count and not output.finished:
             return []
         if self.splitter is None:
             return [TextDelta(self.request_id, completion.text, count)]

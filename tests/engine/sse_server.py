@@ -141,6 +141,14 @@ class Handler(BaseHTTPRequestHandler):
         self._event(chunk(finish="stop"))
         self._end()
 
+    def _stream_compact(self) -> None:
+        """SSE without the optional space after "data:", and no finish_reason: [DONE] alone ends it."""
+        for word in ("Compact", " answer"):
+            self._write(f"data:{json.dumps(chunk(word))}\n\n")
+        self._write("data:[DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def _stream_disconnect(self) -> None:
         self._event(chunk("partial"))
         self._event(chunk(" answer"))

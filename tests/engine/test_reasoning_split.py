@@ -12,7 +12,9 @@ SAMPLES = [
     ("<think>\nhmm</think>answer with <b>html</b> and a lone < and </th", True, "\nhmm", "answer with <b>html</b> and a lone < and </th"),
     ("no thinking at all, just < an answer >", False, "", "no thinking at all, just < an answer >"),
     ("</think>straight to the answer", True, "", "straight to the answer"),
-    ("a<think>b</think>c<think>d</think>e", False, "bd", "ace"),
+    ("<think>b</think>c<think>d</think>e", False, "b", "c<think>d</think>e"),
+    ("an answer that mentions <think> tags", False, "", "an answer that mentions <think> tags"),
+    ("plan it</think>Wrap your thoughts in <think> tags.", True, "plan it", "Wrap your thoughts in <think> tags."),
 ]
 
 

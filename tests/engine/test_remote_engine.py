@@ -99,6 +99,13 @@ def test_raw_think_tags_are_split_even_when_cut_inside_a_tag_or_a_character(serv
     assert isinstance(end, Finished) and end.output_tokens == 4
 
 
+def test_sse_without_the_optional_space_and_without_finish_reason_completes(server, connect, recorder):
+    server.mode = "compact"
+    events, end = run(connect(server.url), recorder, ask("hi"))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Compact answer"
+    assert isinstance(end, Finished) and end.reason == "stop"
+
+
 def test_thinking_history_and_switch_are_sent_as_the_server_expects(server, connect, recorder):
     from mimo_desktop.engine.types import GenerationRequest, SamplingSettings, Turn
 
