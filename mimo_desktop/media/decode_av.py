@@ -19,6 +19,7 @@ from mimo_desktop.media.errors import (
     CorruptMediaError,
     EmptyMediaError,
     MediaError,
+    MediaTooLargeError,
     UnsupportedMediaError,
 )
 
@@ -191,12 +192,24 @@ def probe_audio(source: Source) -> AudioInfo | None:
                      (meta.codec or "").lower())
 
 
-def decode_audio(source: Source) -> tuple[torch.Tensor, int]:
-    """All samples of the best audio stream: (channels, samples) float32 and the rate."""
+def decode_audio(source: Source, max_seconds: float | None = None) -> tuple[torch.Tensor, int]:
+    """The samples of the best audio stream: (channels, samples) float32 and the rate.
+
+    With ``max_seconds``, decoding stops just past that length and a longer stream is refused: a
+    header can lie about the duration (an MP3 without a Xing header is measured from its first frame's
+    bitrate), and hours of float32 samples would exhaust the memory before any check could run.
+    """
     try:
-        samples: Any = AudioDecoder(source).get_all_samples()
+        decoder = AudioDecoder(source)
+        if max_seconds is None:
+            samples: Any = decoder.get_all_samples()
+        else:
+            samples = decoder.get_samples_played_in_range(0.0, max_seconds + 1.0)
     except Exception as exc:  # as above
         raise explain_ffmpeg_error(exc, "audio") from None
+    if max_seconds is not None and samples.data.shape[-1] > max_seconds * samples.sample_rate:
+        raise MediaTooLargeError(f"The audio lasts longer than its header says, past the "
+                                 f"{max_seconds / 3600:.1f} h limit.")
     data = samples.data
     if data.numel() == 0:
         raise EmptyMediaError("The audio has no samples.")

@@ -136,7 +136,7 @@ def _prepare_audio(
     if info.duration_s > cfg.max_duration_s:  # refuse before decoding hours of samples
         raise MediaTooLargeError(f"The audio lasts {info.duration_s / 3600:.1f} h; the limit is "
                                  f"{cfg.max_duration_s / 3600:.1f} h.")
-    wave, rate = decode_av.decode_audio(data)
+    wave, rate = decode_av.decode_audio(data, cfg.max_duration_s)
     channels, samples = wave.shape
     plan.audio_tokens(plan.audio_samples_at_model_rate(samples, rate, cfg), cfg)  # too short: refuse now
     mono = decode_av.to_numpy_mono(_featurizer(cfg).to_model_rate(wave, rate))

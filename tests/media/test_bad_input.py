@@ -116,3 +116,22 @@ def test_documents_mistaken_for_pictures_say_what_to_do(tmp_path):
         prepare(pdf)
     with pytest.raises(UnsupportedMediaError, match="SVG drawings are not supported"):
         prepare(svg)
+
+
+def test_audio_longer_than_its_header_says_is_refused_without_decoding_it_all(tmp_path, tiny_config):
+    """An MP3 without a Xing header is timed by its first frame's bitrate: 3 s at 320 kbps then 200 s at
+    32 kbps claims ~23 s. Decoding stops just past the limit instead of filling memory."""
+    import subprocess
+
+    parts = []
+    for seconds, rate in ((3, "320k"), (200, "32k")):
+        part = tmp_path / f"{rate}.mp3"
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+                        "-ar", "44100", "-b:a", rate, "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0",
+                        "-y", str(part)], check=True)
+        parts.append(part.read_bytes())
+    liar = tmp_path / "liar.mp3"
+    liar.write_bytes(b"".join(parts))
+    cfg = tiny_config.with_overrides(max_duration_s=60.0)
+    with pytest.raises(MediaTooLargeError, match="longer than its header says"):
+        prepare(liar, cfg)
