@@ -164,11 +164,18 @@ def _decode_in_chunks(
     return torch.cat(frames).contiguous(), torch.cat(times)
 
 
+_SHRINK_BATCH = 8  # frames converted to float at once: 8 of 1080p are ~200 MB, a whole chunk would be ~2.5 GB
+
+
 def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     import torch.nn.functional as F
 
-    scaled = F.interpolate(frames.float(), size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
-    return scaled.round_().clamp_(0, 255).to(torch.uint8)
+    out = []
+    for start in range(0, frames.shape[0], _SHRINK_BATCH):
+        part = frames[start:start + _SHRINK_BATCH].float()
+        scaled = F.interpolate(part, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+        out.append(scaled.round_().clamp_(0, 255).to(torch.uint8))
+    return torch.cat(out)
 
 
 @dataclass(frozen=True)
