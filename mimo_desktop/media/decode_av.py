@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from mimo_desktop.media.errors import (
     EmptyMediaError,
     MediaError,
     MediaTooLargeError,
+    PreparationStopped,
     UnsupportedMediaError,
 )
 
@@ -112,7 +114,7 @@ def _info(decoder: VideoDecoder) -> VideoInfo | None:
 
 
 def decode_frames(
-    source: Source, indices: list[int], size: tuple[int, int] | None
+    source: Source, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, VideoInfo]:
     """Seek to ``indices`` (sorted, repeats allowed) -> (T×C×H×W uint8, timestamps s, info).
 
@@ -130,7 +132,7 @@ def decode_frames(
         info = _info(decoder)
         if info is None:
             raise UnsupportedMediaError("The file has no video stream.")
-        frames, times = _decode_in_chunks(decoder, indices, size)
+        frames, times = _decode_in_chunks(decoder, indices, size, stop)
     except MediaError:
         raise
     except Exception as exc:  # torchcodec surfaces FFmpeg failures as assorted exception types
@@ -146,13 +148,15 @@ _CHUNK_BYTES = 512 * 1024**2
 
 
 def _decode_in_chunks(
-    decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None
+    decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A chunk of frames at a time, each shrunk at once, so full-size frames never pile up in memory."""
     meta = decoder.metadata
     chunk = max(1, _CHUNK_BYTES // max(1, 3 * (meta.width or 1) * (meta.height or 1)))
     frames, times = [], []
     for start in range(0, len(indices), chunk):
+        if stop is not None and stop.is_set():  # a long video must not hold the app's closing hostage
+            raise PreparationStopped("Preparing the video was stopped.")
         batch = decoder.get_frames_at(indices[start : start + chunk])
         data = batch.data
         if size is not None and size[0] * size[1] < data.shape[-2] * data.shape[-1]:

@@ -33,3 +33,7 @@ class UnsupportedMediaError(MediaError):
 
 class MediaTooLargeError(MediaError):
     """Too many pixels, too long, or too many bytes to prepare safely."""
+
+
+class PreparationStopped(MediaError):
+    """Preparing was stopped from outside (the app is closing): not the file's fault."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,8 +58,11 @@ def read_source(source: SourceLike, cfg: ProcessorConfig) -> tuple[bytes, Path |
     return data, path
 
 
-def prepare(source: SourceLike, config: ProcessorConfig | None = None) -> PreparedMedia:
-    """Decode, measure and package one attachment; every failure is a ``MediaError``."""
+def prepare(source: SourceLike, config: ProcessorConfig | None = None,
+            stop: threading.Event | None = None) -> PreparedMedia:
+    """Decode, measure and package one attachment; every failure is a ``MediaError``.
+
+    Setting ``stop`` ends a long video decode at its next chunk (``PreparationStopped``)."""
     cfg = config or default_config()
     data, path = read_source(source, cfg)
     sniffed = sniff(data[:HEADER_BYTES])
@@ -70,7 +74,7 @@ def prepare(source: SourceLike, config: ProcessorConfig | None = None) -> Prepar
     if sniffed.kind == "audiovisual":
         info = decode_av.probe_video(data)
         if info is not None:
-            return _prepare_video(data, sniffed, info, cfg, common)
+            return _prepare_video(data, sniffed, info, cfg, common, stop)
         if decode_av.probe_audio(data) is None:
             raise EmptyMediaError(f"The {sniffed.format.upper()} file holds neither pictures nor sound.")
     return _prepare_audio(data, sniffed, cfg, common)
@@ -92,13 +96,14 @@ def _prepare_image(data: bytes, sniffed: Sniffed, cfg: ProcessorConfig, common: 
     )
 
 
-def _prepare_video(data: bytes, sniffed: Sniffed, info, cfg: ProcessorConfig, common: dict) -> PreparedMedia:
+def _prepare_video(data: bytes, sniffed: Sniffed, info, cfg: ProcessorConfig, common: dict,
+                   stop: threading.Event | None = None) -> PreparedMedia:
     from mimo_desktop.media import decode_av
 
     width, height = info.display_size
     video_plan = plan.plan_video(width, height, info.num_frames, info.fps, cfg)
     shrink_to = video_plan.resized if video_plan.prescale_safe else None
-    frames, times, _ = decode_av.decode_frames(data, list(video_plan.indices), shrink_to)
+    frames, times, _ = decode_av.decode_frames(data, list(video_plan.indices), shrink_to, stop)
     tokens, texts = plan.video_tokens(video_plan, times.tolist(), cfg)
     audio_track = None
     if cfg.include_video_audio and decode_av.probe_audio(data) is not None:

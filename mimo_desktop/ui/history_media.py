@@ -8,6 +8,8 @@ missing, or this build lacks the media layer) that turn goes as text, and ``note
 
 from __future__ import annotations
 
+import threading
+
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,7 @@ def turns_from_thread(thread: list[Message], media: dict[int, tuple[Any, ...]]) 
     return tuple(turns)
 
 
-def prepare_history(job: MediaJob) -> PreparedHistory:
+def prepare_history(job: MediaJob, stop: threading.Event | None = None) -> PreparedHistory:
     """Runs on the executor thread."""
     out = PreparedHistory()
     try:
@@ -59,8 +61,10 @@ def prepare_history(job: MediaJob) -> PreparedHistory:
     except Exception:  # noqa: BLE001 - a model folder problem is the engine's to report; use defaults
         config = default_config()
     for message_id, path, _kind in job.items:
+        if stop is not None and stop.is_set():
+            break  # the app is closing: the request will not be sent anyway
         try:
-            item = prepare(path, config)
+            item = prepare(path, config, stop)
         except Exception as exc:  # noqa: BLE001 - one bad file must not sink the request
             out.notes.append(f"An earlier attachment ({path.name}) was left out: {exc}")
             continue
@@ -75,12 +79,13 @@ class HistoryMedia(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._executor: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()  # set at shutdown: stop between items and inside a video decode
         self._done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
 
     def start(self, job: MediaJob) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-history-media")
-        future = self._executor.submit(prepare_history, job)
+        future = self._executor.submit(prepare_history, job, self._stop)
         future.add_done_callback(lambda f, rid=job.request_id: self._finished(rid, f))
 
     def _finished(self, request_id: str, future: Future) -> None:
@@ -96,6 +101,7 @@ class HistoryMedia(QObject):
         self.prepared.emit(request_id, result)
 
     def shutdown(self) -> None:
+        self._stop.set()
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

@@ -10,6 +10,7 @@ inside the jobs, so none of torch/torchcodec is on the start-up path.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ class MediaResult:
     duration_s: float | None = None
 
 
-def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], None]) -> MediaResult:
+def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], None],
+                         stop: threading.Event | None = None) -> MediaResult:
     """Prepare ``path`` with the media layer and make its preview (runs on a worker thread).
 
     The cost read from the file's header goes to ``on_estimate`` first, so a long
@@ -52,7 +54,7 @@ def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], N
     except MimoError:
         pass  # prepare finds the same problem and says it
     try:
-        item = prepare(path, config)
+        item = prepare(path, config, stop)
     except MimoError as exc:
         return MediaResult(error=str(exc))
     # previews come from what ``prepare`` already decoded: no second pass over the file
@@ -110,10 +112,11 @@ class MediaWorker(QObject):
         parent: QObject | None = None,
         *,
         max_workers: int = 2,
-        prepare: Callable[[Path, Any, Callable[[Any], None]], MediaResult] = prepare_with_preview,
+        prepare: Callable[[Path, Any, Callable[[Any], None]], MediaResult] | None = None,
     ) -> None:
         super().__init__(parent)
-        self._prepare = prepare
+        self._stop = threading.Event()  # set at shutdown: a running video decode ends at its next chunk
+        self._prepare = prepare or partial(prepare_with_preview, stop=self._stop)
         self._max_workers = max_workers
         self._executor: ThreadPoolExecutor | None = None
         self._retired: list[ThreadPoolExecutor] = []  # let go while a cancelled job still ran
@@ -147,6 +150,7 @@ class MediaWorker(QObject):
     def shutdown(self) -> None:
         """Stop taking jobs, cancel queued ones and wait for running ones (the app's shutdown order)."""
         self._closed = True
+        self._stop.set()
         self._futures.clear()
         pools = [*self._retired, *([self._executor] if self._executor else [])]
         self._executor, self._retired = None, []

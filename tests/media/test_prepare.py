@@ -166,3 +166,15 @@ def test_package_level_prepare_stays_a_function_once_the_module_is_loaded(media_
 
     assert callable(media.prepare)
     assert media.prepare_file(media_files["photo.jpg"]).kind == "image"
+
+
+def test_a_set_stop_event_ends_a_video_decode_with_a_clear_error(media_files, tiny_config):
+    import threading
+
+    from mimo_desktop.media.errors import PreparationStopped
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(PreparationStopped, match="stopped"):
+        prepare(media_files["long.mp4"], tiny_config, stop)
+    assert prepare(media_files["long.mp4"], tiny_config, threading.Event()).kind == "video"
