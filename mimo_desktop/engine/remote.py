@@ -235,7 +235,9 @@ class RemoteEngine:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         if self._client is None or self._model is None:
             raise EngineDied("The remote engine is not connected. Start it first.")
-        body = build_body(request, self._model)
+        # Data URLs of large media are built here (base64 of a long clip takes a while): off the loop,
+        # so other requests' streams and the UI's events keep flowing meanwhile.
+        body = await asyncio.to_thread(build_body, request, self._model)
         try:
             async with self._client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code != 200:
