@@ -237,9 +237,10 @@ class RemoteEngine:
             raise EngineDied("The remote engine is not connected. Start it first.")
         # Data URLs of large media are built here (base64 of a long clip takes a while): off the loop,
         # so other requests' streams and the UI's events keep flowing meanwhile.
-        body = await asyncio.to_thread(build_body, request, self._model)
+        payload = await asyncio.to_thread(lambda: json.dumps(build_body(request, self._model)).encode())
         try:
-            async with self._client.stream("POST", "/chat/completions", json=body) as response:
+            async with self._client.stream("POST", "/chat/completions", content=payload,
+                                           headers={"Content-Type": "application/json"}) as response:
                 if response.status_code != 200:
                     content = await response.aread()
                     raise status_failure(response.status_code, content, response.headers,
