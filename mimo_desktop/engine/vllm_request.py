@@ -8,6 +8,8 @@ SamplingParams with the model's effective defaults under the user's choices.
 
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Any, Protocol
 
 from mimo_desktop.engine.types import GenerationRequest, InvalidRequest, SamplingSettings
@@ -59,8 +61,6 @@ def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
 def without_video_sound(request: GenerationRequest) -> GenerationRequest:
     """The request with videos' sound tracks left out: for a model that takes no audio, a clip with
     sound is still a clip (its pictures), not an error."""
-    import dataclasses
-
     turns = tuple(
         dataclasses.replace(turn, attachments=tuple(
             dataclasses.replace(item, audio_track=None) if item.audio_track is not None else item
