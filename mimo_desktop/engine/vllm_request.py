@@ -9,7 +9,6 @@ SamplingParams with the model's effective defaults under the user's choices.
 from __future__ import annotations
 
 import dataclasses
-
 from typing import Any, Protocol
 
 from mimo_desktop.engine.types import GenerationRequest, InvalidRequest, SamplingSettings
