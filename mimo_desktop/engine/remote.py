@@ -159,6 +159,9 @@ class RemoteEngine:
         self._client: httpx.AsyncClient | None = None
         self._model = settings.model
         self._metrics_task: asyncio.Task[None] | None = None
+        # The server's chat template writes "<think>" itself (MiMo's, with thinking on): a server without
+        # a reasoning parser then streams thinking as content that only *ends* with "</think>".
+        self._template_opens_thinking = False
 
     def _headers(self) -> dict[str, str]:
         key = self.settings.api_key
@@ -187,8 +190,25 @@ class RemoteEngine:
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 await self.shutdown()
                 raise EngineDied(f"The server at {s.base_url} lists no model; name one with --model.") from exc
+        self._template_opens_thinking = await self._probe_template()
         self._start_metrics(on_stats)
         return self._info()
+
+    async def _probe_template(self) -> bool:
+        """Ask a vLLM server's /tokenize how its template ends the prompt; other servers: assume not."""
+        assert self._client is not None
+        root = self.settings.base_url.removesuffix("/v1")
+        probe = {"model": self._model, "messages": [{"role": "user", "content": "hi"}],
+                 "add_generation_prompt": True, "return_token_strs": True}
+        try:
+            response = await self._client.post(root + "/tokenize", json=probe)
+            strs = response.json().get("token_strs") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return False
+        if not isinstance(strs, list):
+            return False
+        tail = "".join(str(t) for t in strs[-3:]).replace("Ċ", "").strip()  # Ċ: byte-level BPE's newline
+        return tail.endswith("<think>")
 
     def _start_metrics(self, on_stats: StatsCallback) -> None:
         if self.settings.metrics_interval_s:
@@ -245,18 +265,20 @@ class RemoteEngine:
                     content = await response.aread()
                     raise status_failure(response.status_code, content, response.headers,
                                          self.settings.base_url)
-                async for event in self._read_stream(request.request_id, response):
+                async for event in self._read_stream(request.request_id, response, request.sampling.thinking):
                     yield event
         except httpx.HTTPError as exc:
             raise RequestFailed(self._transport_message(exc)) from exc
 
-    async def _read_stream(self, rid: str, response: httpx.Response) -> AsyncIterator[TextDelta | Finished]:
+    async def _read_stream(self, rid: str, response: httpx.Response,
+                           request_thinking: bool | None = None) -> AsyncIterator[TextDelta | Finished]:
         reason: str | None = None
         usage: dict[str, Any] = {}
         deltas = 0
         done = False
         # A server without a reasoning parser sends the tags in the content: split them here.
-        raw_tags = ReasoningSplitter(start_in_reasoning=False)
+        raw_tags = ReasoningSplitter(start_in_reasoning=self._template_opens_thinking
+                                     and request_thinking is not False)
         async for line in response.aiter_lines():
             if line.startswith("data:") and line[5:].strip() == "[DONE]":  # the space is optional in SSE
                 done = True
@@ -270,6 +292,9 @@ class RemoteEngine:
                 thinking = delta.get("reasoning_content") or delta.get("reasoning")
                 if thinking:
                     deltas += 1
+                    if raw_tags.in_reasoning and not raw_tags.reasoning_chars:
+                        # the server parses reasoning itself: its content will be the answer
+                        raw_tags = ReasoningSplitter(start_in_reasoning=False)
                     yield TextDelta(rid, thinking, 1, reasoning=True)
                 if delta.get("content"):
                     deltas += 1

@@ -80,6 +80,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = json.loads(self.rfile.read(length))
+        if self.path == "/tokenize":  # vLLM's: how the chat template ends the prompt
+            if not self.server.tokenize:
+                return self._send_json(404, {"error": {"message": "not found"}})
+            ending = ["<|im_start|>", "assistant", "Ċ"] + (["<think>", "Ċ"] if self.server.opens_thinking else [])
+            return self._send_json(200, {"count": 9, "max_model_len": 4096, "tokens": list(range(9)),
+                                         "token_strs": ["<|im_start|>", "user", "Ċ", "hi", "<|im_end|>", *ending]})
         self.server.requests.append({"body": body, "headers": dict(self.headers)})
         if not self._authorized():
             return self._send_json(401, {"error": {"message": "Invalid API key"}})
@@ -141,6 +147,13 @@ class Handler(BaseHTTPRequestHandler):
         self._event(chunk(finish="stop"))
         self._end()
 
+    def _stream_implicit_thinking(self) -> None:
+        """No reasoning parser, a template that opened <think>: thinking, then only the closing tag."""
+        for text in ("Let me think", ".</thi", "nk>\n\nThe answer is 4."):
+            self._event(chunk(text))
+        self._event(chunk(finish="stop"))
+        self._end()
+
     def _stream_compact(self) -> None:
         """SSE without the optional space after "data:", and no finish_reason: [DONE] alone ends it."""
         for word in ("Compact", " answer"):
@@ -183,6 +196,8 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.api_key = api_key
         self.metrics = False  # serve vLLM-style Prometheus /metrics
+        self.tokenize = False  # serve vLLM-style /tokenize
+        self.opens_thinking = False  # ... for a chat template that writes "<think>" itself
         self.mode = "ok"
         self.requests: list[dict[str, Any]] = []
         self.client_gone = threading.Event()

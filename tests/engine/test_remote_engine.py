@@ -99,6 +99,19 @@ def test_raw_think_tags_are_split_even_when_cut_inside_a_tag_or_a_character(serv
     assert isinstance(end, Finished) and end.output_tokens == 4
 
 
+def test_thinking_opened_by_the_servers_template_is_split_without_a_reasoning_parser(server, connect, recorder):
+    server.tokenize, server.opens_thinking, server.mode = True, True, "implicit_thinking"
+    events, end = run(connect(server.url), recorder, ask("hi"))
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    assert "".join(d.text for d in deltas if d.reasoning) == "Let me think."
+    assert "".join(d.text for d in deltas if not d.reasoning) == "\n\nThe answer is 4."
+    # a server with a reasoning parser (reasoning fields) keeps its content as the answer
+    server.mode = "reasoning"
+    events, _ = run(connect(server.url), recorder, ask("hi"))
+    assert [(e.text, e.reasoning) for e in events if isinstance(e, TextDelta) and e.text] == [
+        ("Let me think.", True), ("Answer.", False)]
+
+
 def test_sse_without_the_optional_space_and_without_finish_reason_completes(server, connect, recorder):
     server.mode = "compact"
     events, end = run(connect(server.url), recorder, ask("hi"))
