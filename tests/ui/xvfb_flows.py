@@ -26,7 +26,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TESTS), str(TESTS / "models")]  # the checkpoint builders, fake Hub and memory keyring
+# the checkpoint builders, fake Hub and memory keyring; the composer tests' drag-and-drop helper
+sys.path[:0] = [str(TESTS), str(TESTS / "models"), str(TESTS / "ui")]
 
 QUESTION = "What do the photo, the clip and my voice memo have in common? Answer in three bullet points."
 HUB_REPO = "XiaomiMiMo/MiMo-tiny"  # the fake Hub's name for the tiny checkpoint: not the real 300 GB model
@@ -135,24 +136,11 @@ def settle(app, widget) -> None:
 
 
 def drop_files(target, paths: list[Path]) -> None:
-    """Drag files onto ``target`` and release them, as a file manager does."""
-    import warnings
+    """Drag files onto ``target`` and release them, as a file manager does (the composer tests' helper)."""
+    from composer.helpers import drop
 
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-    from PySide6.QtWidgets import QApplication
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    where = QPointF(target.rect().center())
-    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    with warnings.catch_warnings():  # PySide6 marks this (the only) constructor deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, buttons, mods)
-    QApplication.sendEvent(target, enter)
-    if not enter.isAccepted():
+    if not drop(target, *paths):
         raise RuntimeError("the composer refused the dragged files")
-    QApplication.sendEvent(target, QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods))
 
 
 # ---------------------------------------------------------------------- flows
