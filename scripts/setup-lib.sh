@@ -36,7 +36,10 @@ ensure_venv() {
     if [ ! -f "$stamp" ]; then
         echo "==> installing Python packages into .venv (extras: ${extras:-none})"
         .venv/bin/python -m pip install -q --upgrade pip
-        .venv/bin/python -m pip install -q -e ".[${extras}]"
+        # No extras: plain ".", since pip refuses the empty ".[]".
+        local target="."
+        [ -n "$extras" ] && target=".[${extras}]"
+        .venv/bin/python -m pip install -q -e "$target"
         touch "$stamp"
     fi
 }
