@@ -1,0 +1,151 @@
+"""Read-only queries for the conversation sidebar: previews, search snippets, empty conversations.
+
+They take the store's SQLite connection and never write; the store keeps every write. Dates are grouped in
+local time, as a person reads them ("Today", "Yesterday", "Previous 7 days", then by month).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from .store import Store, fts_query
+
+# What snippet() puts around a matched word: control characters no message text uses, so the sidebar can split
+# the snippet into plain and highlighted runs without guessing (a model's "[" or "<b>" stays text).
+HIT_START, HIT_END = "\x02", "\x03"
+PREVIEW_CHARS = 160
+_SNIPPET_TOKENS = 12
+
+
+@dataclass(frozen=True)
+class SidebarRow:
+    conversation_id: int
+    title: str
+    updated_at: float
+    preview: str  # one line; with HIT_START/HIT_END around matched words for a search hit
+    empty: bool = False  # no message yet
+    matched_message_id: int | None = None  # the message a search matched (it may be on another branch)
+
+
+def read_connection(store: Store) -> sqlite3.Connection:
+    """The store's connection, used here for reads only (the store owns it and every write)."""
+    return store._conn  # noqa: SLF001 (one reader beside the store, on the same thread)
+
+
+def preview_line(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """A message as one line of plain words: Markdown marks and code fences dropped, whitespace collapsed."""
+    text = re.sub(r"```[^\n]*", " ", text)
+    text = re.sub(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links and images: their words
+    text = re.sub(r"(\*\*|__|`|~~)", "", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_ROWS = """
+    SELECT c.id, c.title, c.updated_at,
+           NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id) AS empty,
+           substr(COALESCE(NULLIF(leaf.text, ''), NULLIF(parent.text, ''), ''), 1, 2000) AS text,
+           (SELECT name FROM message_attachments WHERE message_id IN (leaf.id, parent.id)
+            ORDER BY message_id DESC, position LIMIT 1) AS attachment
+    FROM conversations c
+    LEFT JOIN messages leaf ON leaf.id = c.current_leaf_id
+    LEFT JOIN messages parent ON parent.id = leaf.parent_id
+    WHERE c.deleted_at IS NULL {where}
+    ORDER BY c.updated_at DESC, c.id DESC
+"""
+
+
+def sidebar_rows(conn: sqlite3.Connection) -> list[SidebarRow]:
+    """Every conversation, newest first, with a line of its latest message on the branch it shows."""
+    return [_row(r) for r in conn.execute(_ROWS.format(where=""))]
+
+
+def _row(r) -> SidebarRow:
+    text, attachment = r[4] or "", r[5]
+    preview = preview_line(text) or (f"📎 {attachment}" if attachment else "")
+    return SidebarRow(r[0], r[1], r[2], preview, empty=bool(r[3]))
+
+
+def search_rows(conn: sqlite3.Connection, query: str, limit: int = 500) -> list[SidebarRow]:
+    """Conversations whose messages (any branch) or title match, newest first; a message hit carries a
+    snippet with the matched words marked and the id of the best-ranked matching message."""
+    best: dict[int, tuple[int, str]] = {}
+    match = fts_query(query)
+    if match:
+        hits = conn.execute(
+            f"""
+            SELECT m.conversation_id, m.id,
+                   snippet(messages_fts, 0, ?, ?, '…', {_SNIPPET_TOKENS})
+            FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+            WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?
+            """,
+            (HIT_START, HIT_END, match, limit),
+        )
+        for conversation_id, message_id, snippet in hits:
+            best.setdefault(conversation_id, (message_id, " ".join(snippet.split())))
+    needle = query.strip().lower()
+    rows = []
+    for row in sidebar_rows(conn):
+        hit = best.get(row.conversation_id)
+        if hit is not None:
+            rows.append(SidebarRow(row.conversation_id, row.title, row.updated_at, hit[1], row.empty, hit[0]))
+        elif needle and needle in row.title.lower():
+            rows.append(row)
+    return rows
+
+
+def empty_conversation(conn: sqlite3.Connection, among: list[int] | None = None) -> int | None:
+    """The newest untitled conversation without a message (of ``among``, where given), or None."""
+    rows = conn.execute(
+        "SELECT id FROM conversations c WHERE deleted_at IS NULL AND title = ''"
+        " AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id)"
+        " ORDER BY updated_at DESC, id DESC"
+    ).fetchall()
+    ids = [r[0] for r in rows if among is None or r[0] in among]
+    return ids[0] if ids else None
+
+
+def on_shown_branch(conn: sqlite3.Connection, message_id: int) -> bool:
+    """Whether the message is on the branch its conversation shows now (root to current leaf)."""
+    row = conn.execute(
+        """
+        WITH RECURSIVE chain(id, parent_id) AS (
+            SELECT m.id, m.parent_id FROM messages m
+            JOIN conversations c ON c.current_leaf_id = m.id
+            WHERE c.id = (SELECT conversation_id FROM messages WHERE id = ?)
+            UNION ALL
+            SELECT m.id, m.parent_id FROM messages m JOIN chain ON m.id = chain.parent_id
+        )
+        SELECT 1 FROM chain WHERE id = ?
+        """,
+        (message_id, message_id),
+    ).fetchone()
+    return row is not None
+
+
+def date_group(timestamp: float, today: date | None = None) -> str:
+    """The sidebar heading a conversation last touched at ``timestamp`` goes under."""
+    today = today or date.today()
+    day = datetime.fromtimestamp(timestamp).date()
+    if day >= today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    if day > today - timedelta(days=8):
+        return "Previous 7 days"
+    return f"{day:%B %Y}"
+
+
+def split_hits(snippet: str) -> list[tuple[str, bool]]:
+    """A snippet as runs of (text, matched), for drawing the matched words highlighted."""
+    runs: list[tuple[str, bool]] = []
+    for part in re.split(f"({HIT_START}[^{HIT_END}]*{HIT_END})", snippet):
+        if part.startswith(HIT_START):
+            runs.append((part.strip(HIT_START + HIT_END), True))
+        elif part:
+            runs.append((part, False))
+    return runs
