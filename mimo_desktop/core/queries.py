@@ -6,12 +6,19 @@ local time, as a person reads them ("Today", "Yesterday", "Previous 7 days", the
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
 
-from .store import Store, fts_query
+from .errors import StoreError
+from .store import Store, describe_sqlite_error, fts_query
+
+T = TypeVar("T")
 
 # What snippet() puts around a matched word: control characters no message text uses, so the sidebar can split
 # the snippet into plain and highlighted runs without guessing (a model's "[" or "<b>" stays text).
@@ -33,6 +40,26 @@ class SidebarRow:
 def read_connection(store: Store) -> sqlite3.Connection:
     """The store's connection, used here for reads only (the store owns it and every write)."""
     return store._conn  # noqa: SLF001 (one reader beside the store, on the same thread)
+
+
+def _friendly(query: Callable[..., T]) -> Callable[..., T]:
+    """sqlite3 errors become the store's StoreError sentences (locked, damaged…), as for every store call."""
+
+    @functools.wraps(query)
+    def run(conn: sqlite3.Connection, *args, **kwargs) -> T:
+        try:
+            return query(conn, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, _db_path(conn))) from exc
+
+    return run
+
+
+def _db_path(conn: sqlite3.Connection) -> Path:
+    try:
+        return Path(conn.execute("PRAGMA database_list").fetchone()[2])
+    except (sqlite3.Error, TypeError, IndexError):
+        return Path("conversations.sqlite3")
 
 
 def preview_line(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -59,6 +86,7 @@ _ROWS = """
 """
 
 
+@_friendly
 def sidebar_rows(conn: sqlite3.Connection) -> list[SidebarRow]:
     """Every conversation, newest first, with a line of its latest message on the branch it shows."""
     return [_row(r) for r in conn.execute(_ROWS.format(where=""))]
@@ -70,6 +98,7 @@ def _row(r) -> SidebarRow:
     return SidebarRow(r[0], r[1], r[2], preview, empty=bool(r[3]))
 
 
+@_friendly
 def search_rows(conn: sqlite3.Connection, query: str, limit: int = 500) -> list[SidebarRow]:
     """Conversations whose messages (any branch) or title match, newest first; a message hit carries a
     snippet with the matched words marked and the id of the best-ranked matching message."""
@@ -98,17 +127,19 @@ def search_rows(conn: sqlite3.Connection, query: str, limit: int = 500) -> list[
     return rows
 
 
-def empty_conversation(conn: sqlite3.Connection, among: list[int] | None = None) -> int | None:
-    """The newest untitled conversation without a message (of ``among``, where given), or None."""
+@_friendly
+def empty_conversation(conn: sqlite3.Connection, skip: Collection[int] = ()) -> int | None:
+    """The newest untitled conversation without a message (and not in ``skip``), or None."""
     rows = conn.execute(
         "SELECT id FROM conversations c WHERE deleted_at IS NULL AND title = ''"
         " AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id)"
         " ORDER BY updated_at DESC, id DESC"
     ).fetchall()
-    ids = [r[0] for r in rows if among is None or r[0] in among]
+    ids = [r[0] for r in rows if r[0] not in skip]
     return ids[0] if ids else None
 
 
+@_friendly
 def on_shown_branch(conn: sqlite3.Connection, message_id: int) -> bool:
     """Whether the message is on the branch its conversation shows now (root to current leaf)."""
     row = conn.execute(

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
+from mimo_desktop.core import queries
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
 
@@ -50,6 +51,7 @@ class ChatController(QObject):
         self.apply_theme()
         lst = window.conversations
         lst.conversationSelected.connect(self.open_conversation)
+        lst.searchHitSelected.connect(self.open_search_hit)
         lst.newRequested.connect(self.new_conversation)
         lst.renameRequested.connect(self.rename_conversation)
         lst.deleteRequested.connect(self.delete_conversation)
@@ -136,11 +138,10 @@ class ChatController(QObject):
             return FAILED
 
     def refresh_list(self) -> None:
-        convs = self._guard(
-            self.store.search_conversations if self._query.strip() else lambda _q: self.store.conversations(),
-            self._query,
-        )
-        self.window.conversations.show_conversations([] if convs is FAILED else convs, self.current_id)
+        conn = queries.read_connection(self.store)
+        rows = self._guard(lambda: queries.search_rows(conn, self._query) if self._query.strip()
+                           else queries.sidebar_rows(conn))
+        self.window.conversations.show_rows([] if rows is FAILED else rows, self.current_id)
 
     def refresh_thread(self) -> None:
         if self.current_id is None:
@@ -174,15 +175,29 @@ class ChatController(QObject):
         if conversation_id != self.current_id:
             self.cancel_edit()
         self.current_id = conversation_id
+        self.window.conversations.mark_current(conversation_id)
         self.refresh_thread()
+
+    @Slot(int, int)
+    def open_search_hit(self, conversation_id: int, message_id: int) -> None:
+        """A search result: the conversation, on the branch where the match is."""
+        conn = queries.read_connection(self.store)
+        shown = self._guard(queries.on_shown_branch, conn, message_id)
+        if shown is False and not self._busy():
+            self._guard(self.store.switch_branch, message_id)
+        self.open_conversation(conversation_id)
 
     @Slot()
     def new_conversation(self) -> None:
+        """A blank conversation: an empty one already there (no title, no message) is reused, not piled up."""
         self.cancel_edit()
-        conv = self._guard(self.store.create_conversation, "")
-        if conv is FAILED:
+        reuse = self._guard(queries.empty_conversation, queries.read_connection(self.store))
+        if reuse is None:
+            conv = self._guard(self.store.create_conversation, "")
+            reuse = FAILED if conv is FAILED else conv.id
+        if reuse is FAILED:
             return
-        self.current_id = conv.id
+        self.current_id = reuse
         self.window.conversations.search.clear()
         self.refresh_list()
         self.refresh_thread()

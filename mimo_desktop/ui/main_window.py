@@ -52,7 +52,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.chat, 1)
         column.addWidget(self.edit_bar)
         column.addWidget(self.composer)
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
+        splitter.setObjectName("mainSplitter")
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.search_action = self._action("&Search conversations", QKeySequence.StandardKey.Find,
                                           self._focus_search, edit_menu)
         self.stop_action = self._action("S&top the answer", "Esc", self.stopRequested, edit_menu)
+        self.rename_action = self._action("&Rename conversation", "F2", self.conversations.rename_current, edit_menu)
         help_menu = self.menuBar().addMenu("&Help")
         self.help_action = self._action("&Keyboard shortcuts", "F1", self.show_help, help_menu)
 
