@@ -8,10 +8,12 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
+from mimo_desktop.core.drafts import DraftBook
 from mimo_desktop.core import queries
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
 
+from .drafts import DraftKeeper
 from .main_window import MainWindow
 from .message_html import Branch
 from .theme import THEME_SETTING, apply_window_theme
@@ -59,10 +61,12 @@ class ChatController(QObject):
         lst.searchChanged.connect(self.search)
         window.composer.sendRequested.connect(self.send)
         window.exportRequested.connect(self.export_current)
+        self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
         self.refresh_list()
         convs = self.store.conversations()
         if convs:
             self.open_conversation(convs[0].id)
+        self.drafts.follow(self.current_id)
 
     # --------------------------------------------------------------- engine
     # The engine side (EngineHost, asyncio, httpx for a server) loads when an engine is configured
@@ -144,6 +148,7 @@ class ChatController(QObject):
         self.window.conversations.show_rows([] if rows is FAILED else rows, self.current_id)
 
     def refresh_thread(self) -> None:
+        self.drafts.follow(self.current_id)  # the composer shows the draft of the conversation shown
         if self.current_id is None:
             self.window.chat.show_placeholder()
             return
@@ -191,7 +196,8 @@ class ChatController(QObject):
     def new_conversation(self) -> None:
         """A blank conversation: an empty one already there (no title, no message) is reused, not piled up."""
         self.cancel_edit()
-        reuse = self._guard(queries.empty_conversation, queries.read_connection(self.store))
+        reuse = self._guard(queries.empty_conversation, queries.read_connection(self.store),
+                            self.drafts.conversations_with_drafts())
         if reuse is None:
             conv = self._guard(self.store.create_conversation, "")
             reuse = FAILED if conv is FAILED else conv.id
@@ -252,6 +258,7 @@ class ChatController(QObject):
                 self._restore_draft(text, editing)
                 return
             self.current_id = conv.id
+            self.drafts.adopt(conv.id)
         else:
             conv = self._guard(self.store.conversation, self.current_id)
             if conv is not FAILED and not conv.title:
@@ -265,6 +272,7 @@ class ChatController(QObject):
         clear = getattr(self.window.composer, "clear_attachments", None)
         if clear is not None:
             clear()
+        self.drafts.save()  # sent: the draft is gone, on disk too
         self.refresh_list()
         self.after_user_message(user, tuple(d.prepared for d in drafts))
 
@@ -401,6 +409,7 @@ class ChatController(QObject):
         if self._shut_down:
             return
         self._shut_down = True
+        self.drafts.save()  # first: the composer's shutdown deletes its scratch files (pasted pictures)
         if self._engine_parts is not None:
             self.streamer.shutdown()
         self.window.chat.shutdown()
