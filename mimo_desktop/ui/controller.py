@@ -15,6 +15,7 @@ from mimo_desktop.core.store import Store
 
 from .drafts import DraftKeeper
 from .main_window import MainWindow
+from .window_layout import WindowLayout
 from .message_html import Branch
 from .theme import THEME_SETTING, apply_window_theme
 from .thread_facts import NO_ENGINE, export_with_dialog, history_tokens, title_from
@@ -62,6 +63,7 @@ class ChatController(QObject):
         window.composer.sendRequested.connect(self.send)
         window.exportRequested.connect(self.export_current)
         self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
+        self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         self.refresh_list()
         convs = self.store.conversations()
         if convs:

@@ -6,8 +6,8 @@ stop Esc, attach Ctrl+O, settings Ctrl+, and help F1; Enter sends from the compo
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from mimo_desktop import APP_NAME
@@ -21,6 +21,7 @@ from .first_run import FirstRunPanel
 
 class MainWindow(QMainWindow):
     closing = Signal()
+    resized = Signal(QSize)
     exportRequested = Signal(str)  # "md" | "md+thinking" | "json"
     settingsRequested = Signal()
     stopRequested = Signal()
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)  # the chat never disappears; the sidebar may (View → Sidebar)
         splitter.setSizes([260, 840])
         self.setCentralWidget(splitter)
 
@@ -106,10 +108,15 @@ class MainWindow(QMainWindow):
                                           self._focus_search, edit_menu)
         self.stop_action = self._action("S&top the answer", "Esc", self.stopRequested, edit_menu)
         self.rename_action = self._action("&Rename conversation", "F2", self.conversations.rename_current, edit_menu)
+        view_menu = self.menuBar().addMenu("&View")
+        self.sidebar_action = self._action("&Sidebar", "Ctrl+B", self.set_sidebar_visible, view_menu)
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
         help_menu = self.menuBar().addMenu("&Help")
         self.help_action = self._action("&Keyboard shortcuts", "F1", self.show_help, help_menu)
 
     def _focus_search(self) -> None:
+        self.set_sidebar_visible(True)
         self.conversations.search.setFocus()
         self.conversations.search.selectAll()
 
@@ -140,8 +147,19 @@ class MainWindow(QMainWindow):
         self.engine_status.show_not_configured()
         self.first_run.show()
 
+    def set_sidebar_visible(self, visible: bool) -> None:
+        self.conversations.setVisible(bool(visible))
+        self.sidebar_action.setChecked(bool(visible))
+
+    def sidebar_visible(self) -> bool:
+        return not self.conversations.isHidden()
+
     def show_editing(self, editing: bool) -> None:
         self.edit_bar.setVisible(editing)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.resized.emit(event.size())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.closing.emit()
