@@ -7,7 +7,7 @@ stop Esc, attach Ctrl+O, settings Ctrl+, and help F1; Enter sends from the compo
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from mimo_desktop import APP_NAME
@@ -15,6 +15,7 @@ from mimo_desktop import APP_NAME
 from .chat_view import ChatView
 from .composer import Composer
 from .conversation_list import ConversationList
+from .drop_overlay import DropOverlay
 from .engine_status import EngineStatus
 from .first_run import FirstRunPanel
 
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([260, 840])
         self.setCentralWidget(splitter)
 
+        self.drop_overlay = DropOverlay(self, self.composer)  # files dropped anywhere attach to the message
         self.engine_status = EngineStatus()
         self.statusBar().addPermanentWidget(self.engine_status)
         self.first_run.settingsRequested.connect(self.settingsRequested)
@@ -156,6 +158,12 @@ class MainWindow(QMainWindow):
 
     def show_editing(self, editing: bool) -> None:
         self.edit_bar.setVisible(editing)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self.drop_overlay.property("watching"):  # the native window exists from the first show on
+            self.drop_overlay.watch(self.windowHandle())
+            self.drop_overlay.setProperty("watching", True)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
