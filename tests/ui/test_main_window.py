@@ -1,4 +1,5 @@
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 
 from mimo_desktop.core.conversation import Role
 
@@ -124,3 +125,15 @@ def test_export_from_the_menu_with_and_without_thinking(qtbot, window, store, tm
     assert "A robin." in plain and "Orange breast" not in plain
     assert "A robin." in thinking and "> Orange breast, so a robin." in thinking
     assert '"reasoning": "Orange breast, so a robin."' in (tmp_path / "all.json").read_text()
+
+
+def test_every_window_shortcut_is_listed_in_the_help(qtbot, window):
+    from PySide6.QtGui import QKeySequence
+
+    from mimo_desktop.ui.help_dialog import SHORTCUTS
+
+    listed = {keys for _action, keys in SHORTCUTS}
+    bound = {a.shortcut().toString(QKeySequence.SequenceFormat.PortableText) for a in window.findChildren(QAction)}
+    bound.discard("")
+    assert {"F2", "Ctrl+B", "Ctrl+N", "Ctrl+F", "F1"} <= bound
+    assert bound <= listed | {"Del"}, f"bound but not in F1's list: {bound - listed}"
