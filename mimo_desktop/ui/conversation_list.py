@@ -80,6 +80,7 @@ class ConversationList(QWidget):
 
         self.new_button.clicked.connect(self.newRequested)
         self.search.textChanged.connect(self.searchChanged)
+        self.search.returnPressed.connect(self._open_first)
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.list.customContextMenuRequested.connect(self._on_context_menu)
         self.undo_button.clicked.connect(self._on_undo)
@@ -109,6 +110,9 @@ class ConversationList(QWidget):
     # ---------------------------------------------------------------- display
     def show_rows(self, rows: list[SidebarRow], current_id: int | None) -> None:
         """Conversations under date headings, newest first; ``current_id`` selected (without reopening it)."""
+        searching = bool(self.search.text().strip())
+        if searching:
+            current_id = None  # a hit is opened by choosing it, even in the conversation already open
         self.list.blockSignals(True)
         self.list.clear()
         heading = None
@@ -122,7 +126,6 @@ class ConversationList(QWidget):
             if row.conversation_id == current_id:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        searching = bool(self.search.text().strip())
         self.empty_label.setText(NO_MATCH_TEXT if searching else EMPTY_TEXT)
         self.empty_label.setVisible(not rows)
 
@@ -215,6 +218,14 @@ class ConversationList(QWidget):
             self.searchHitSelected.emit(self._id(current), int(match))
         else:
             self.conversationSelected.emit(self._id(current))
+
+    @Slot()
+    def _open_first(self) -> None:
+        """Enter in the search box opens the first result."""
+        items = self._items()
+        if items:
+            self.list.setCurrentItem(items[0])
+            self.list.setFocus()
 
     @Slot(str, int)
     def _on_row_button(self, name: str, conversation_id: int) -> None:

@@ -207,3 +207,16 @@ def test_right_click_menu_offers_rename_and_delete(qtbot, window, store):
     QTimer.singleShot(100, look)
     lst.customContextMenuRequested.emit(QPoint(row_rect(window, conv.id).center()))
     assert seen == ["Rename…\tF2", "Delete\tDel"]
+
+
+def test_a_hit_in_the_open_conversation_switches_it_to_the_branch_that_matched(qtbot, window, store):
+    conv = store.create_conversation("Birds")
+    question = store.add_message(conv.id, Role.USER, "Which bird is small and brown?")
+    store.add_message(conv.id, Role.ASSISTANT, "A house sparrow.")
+    store.add_message(conv.id, Role.ASSISTANT, "A dunnock.", parent_id=question.id)
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    assert "A dunnock." in window.chat.plain_text()
+    qtbot.keyClicks(window.conversations.search, "sparrow")
+    qtbot.keyClick(window.conversations.search, Qt.Key.Key_Return)  # Enter opens the first result
+    assert "A house sparrow." in window.chat.plain_text() and "dunnock" not in window.chat.plain_text()
