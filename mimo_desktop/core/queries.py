@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +24,7 @@ T = TypeVar("T")
 # the snippet into plain and highlighted runs without guessing (a model's "[" or "<b>" stays text).
 HIT_START, HIT_END = "\x02", "\x03"
 PREVIEW_CHARS = 160
+PREVIEW_SOURCE_CHARS = 480  # of a message's text read for its preview: enough for 160 after Markdown is dropped
 _SNIPPET_TOKENS = 12
 
 
@@ -32,9 +33,18 @@ class SidebarRow:
     conversation_id: int
     title: str
     updated_at: float
-    preview: str  # one line; with HIT_START/HIT_END around matched words for a search hit
+    source: str  # the latest message's text (its start), or a search hit's snippet
     empty: bool = False  # no message yet
     matched_message_id: int | None = None  # the message a search matched (it may be on another branch)
+    attachment: str | None = None  # the file a message without text carries
+
+    @property
+    def preview(self) -> str:
+        """One line; a search hit's with HIT_START/HIT_END around the matched words. Made when asked:
+        the sidebar asks only for the rows it is showing."""
+        if self.matched_message_id is not None:
+            return self.source
+        return preview_line(self.source) or (f"📎 {self.attachment}" if self.attachment else "")
 
 
 def read_connection(store: Store) -> sqlite3.Connection:
@@ -62,12 +72,18 @@ def _db_path(conn: sqlite3.Connection) -> Path:
         return Path("conversations.sqlite3")
 
 
+_FENCE = re.compile(r"```[^\n]*")
+_LINE_MARK = re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.MULTILINE)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"\*\*|__|`|~~")
+
+
 def preview_line(text: str, limit: int = PREVIEW_CHARS) -> str:
     """A message as one line of plain words: Markdown marks and code fences dropped, whitespace collapsed."""
-    text = re.sub(r"```[^\n]*", " ", text)
-    text = re.sub(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links and images: their words
-    text = re.sub(r"(\*\*|__|`|~~)", "", text)
+    text = _FENCE.sub(" ", text)
+    text = _LINE_MARK.sub("", text)
+    text = _LINK.sub(r"\1", text)  # links and images: their words
+    text = _EMPHASIS.sub("", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -75,13 +91,14 @@ def preview_line(text: str, limit: int = PREVIEW_CHARS) -> str:
 _ROWS = """
     SELECT c.id, c.title, c.updated_at,
            NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id) AS empty,
-           substr(COALESCE(NULLIF(leaf.text, ''), NULLIF(parent.text, ''), ''), 1, 2000) AS text,
-           (SELECT name FROM message_attachments WHERE message_id IN (leaf.id, parent.id)
-            ORDER BY message_id DESC, position LIMIT 1) AS attachment
+           substr(COALESCE(NULLIF(leaf.text, ''), NULLIF(parent.text, ''), ''), 1, {source}) AS text,
+           CASE WHEN leaf.text = '' AND COALESCE(parent.text, '') = '' THEN
+               (SELECT name FROM message_attachments WHERE message_id IN (leaf.id, parent.id)
+                ORDER BY message_id DESC, position LIMIT 1) END AS attachment
     FROM conversations c
     LEFT JOIN messages leaf ON leaf.id = c.current_leaf_id
     LEFT JOIN messages parent ON parent.id = leaf.parent_id
-    WHERE c.deleted_at IS NULL {where}
+    WHERE c.deleted_at IS NULL
     ORDER BY c.updated_at DESC, c.id DESC
 """
 
@@ -89,13 +106,11 @@ _ROWS = """
 @_friendly
 def sidebar_rows(conn: sqlite3.Connection) -> list[SidebarRow]:
     """Every conversation, newest first, with a line of its latest message on the branch it shows."""
-    return [_row(r) for r in conn.execute(_ROWS.format(where=""))]
+    return [_row(r) for r in conn.execute(_ROWS.format(source=PREVIEW_SOURCE_CHARS))]
 
 
 def _row(r) -> SidebarRow:
-    text, attachment = r[4] or "", r[5]
-    preview = preview_line(text) or (f"📎 {attachment}" if attachment else "")
-    return SidebarRow(r[0], r[1], r[2], preview, empty=bool(r[3]))
+    return SidebarRow(r[0], r[1], r[2], r[4] or "", empty=bool(r[3]), attachment=r[5])
 
 
 @_friendly
@@ -121,7 +136,8 @@ def search_rows(conn: sqlite3.Connection, query: str, limit: int = 500) -> list[
     for row in sidebar_rows(conn):
         hit = best.get(row.conversation_id)
         if hit is not None:
-            rows.append(SidebarRow(row.conversation_id, row.title, row.updated_at, hit[1], row.empty, hit[0]))
+            rows.append(SidebarRow(row.conversation_id, row.title, row.updated_at, hit[1], row.empty, hit[0],
+                                   row.attachment))
         elif needle and needle in row.title.lower():
             rows.append(row)
     return rows
@@ -161,7 +177,7 @@ def on_shown_branch(conn: sqlite3.Connection, message_id: int) -> bool:
 def date_group(timestamp: float, today: date | None = None) -> str:
     """The sidebar heading a conversation last touched at ``timestamp`` goes under."""
     today = today or date.today()
-    day = datetime.fromtimestamp(timestamp).date()
+    day = date.fromtimestamp(timestamp)
     if day >= today:
         return "Today"
     if day == today - timedelta(days=1):

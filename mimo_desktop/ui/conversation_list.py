@@ -7,6 +7,8 @@ branch that matched. The list only shows and asks: the controller changes the st
 
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -24,9 +26,19 @@ from PySide6.QtWidgets import (
 
 from mimo_desktop.core.queries import HIT_END, HIT_START, SidebarRow, date_group
 
-from .sidebar_delegate import HEADER_ROLE, ID_ROLE, MATCH_ROLE, PREVIEW_ROLE, TITLE_ROLE, ConversationDelegate
+from .sidebar_delegate import (
+    HEADER_ROLE,
+    ID_ROLE,
+    MATCH_ROLE,
+    PREVIEW_ROLE,
+    TITLE_ROLE,
+    ConversationDelegate,
+    row_heights,
+)
 
 UNDO_SECONDS = 10
+FILL_CHUNK = 100  # rows added per event-loop turn: more than a screenful
+ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 UNTITLED = "New conversation"
 EMPTY_TEXT = "No conversations yet.\nStart one with “New chat”."
 NO_MATCH_TEXT = "No conversation matches."
@@ -68,6 +80,11 @@ class ConversationList(QWidget):
         bar.addWidget(self.undo_button)
         self.undo_bar.hide()
         self._undo_id: int | None = None
+        self._fill_generation = 0
+        self.filling = False  # rows of a long history still being added, a chunk per event-loop turn
+        self._heading_shown: str | None = None
+        self._current_wanted: int | None = None
+        self._today = date.today()
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
 
         layout = QVBoxLayout(self)
@@ -109,25 +126,47 @@ class ConversationList(QWidget):
 
     # ---------------------------------------------------------------- display
     def show_rows(self, rows: list[SidebarRow], current_id: int | None) -> None:
-        """Conversations under date headings, newest first; ``current_id`` selected (without reopening it)."""
+        """Conversations under date headings, newest first; ``current_id`` selected (without reopening it).
+
+        The first screenfuls appear at once; a long history is added in chunks on later event-loop turns,
+        so a refresh never holds the window for long (bench/ui_sidebar.py)."""
         searching = bool(self.search.text().strip())
-        if searching:
-            current_id = None  # a hit is opened by choosing it, even in the conversation already open
+        self._fill_generation += 1
+        self._heading_shown = None
+        self._current_wanted = None if searching else current_id  # a hit opens by choosing it, even if open
+        self._today = date.today()
+        self._sizes = row_heights(self.list.font())
         self.list.blockSignals(True)
         self.list.clear()
-        heading = None
-        for row in rows:
-            group = date_group(row.updated_at)
-            if group != heading:
-                heading = group
-                self.list.addItem(self._heading(group))
-            item = self._conversation_item(row)
-            self.list.addItem(item)
-            if row.conversation_id == current_id:
-                self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        self._add_rows(rows, 0, self._fill_generation)
         self.empty_label.setText(NO_MATCH_TEXT if searching else EMPTY_TEXT)
         self.empty_label.setVisible(not rows)
+
+    def _add_rows(self, rows: list[SidebarRow], start: int, generation: int) -> None:
+        if generation != self._fill_generation:
+            return  # a newer refresh replaced the list meanwhile
+        self.list.blockSignals(True)
+        self.list.setUpdatesEnabled(False)
+        try:
+            for row in rows[start:start + FILL_CHUNK]:
+                group = date_group(row.updated_at, self._today)
+                if group != self._heading_shown:
+                    self._heading_shown = group
+                    heading = self._heading(group)
+                    heading.setSizeHint(self._sizes[0])
+                    self.list.addItem(heading)
+                item = self._conversation_item(row)
+                item.setSizeHint(self._sizes[1])
+                self.list.addItem(item)
+                if row.conversation_id == self._current_wanted:
+                    self.list.setCurrentItem(item)
+        finally:
+            self.list.setUpdatesEnabled(True)
+            self.list.blockSignals(False)
+        self.filling = start + FILL_CHUNK < len(rows)
+        if self.filling:
+            QTimer.singleShot(0, self, lambda: self._add_rows(rows, start + FILL_CHUNK, generation))
 
     @staticmethod
     def _heading(text: str) -> QListWidgetItem:
@@ -141,7 +180,7 @@ class ConversationList(QWidget):
     def _conversation_item(row: SidebarRow) -> QListWidgetItem:
         title = row.title or UNTITLED
         item = QListWidgetItem(title)
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable)
+        item.setFlags(ROW_FLAGS)
         item.setData(ID_ROLE, row.conversation_id)
         item.setData(TITLE_ROLE, row.title)
         item.setData(PREVIEW_ROLE, row.preview)
@@ -173,6 +212,7 @@ class ConversationList(QWidget):
 
     def mark_current(self, conversation_id: int | None) -> None:
         """Select the open conversation's row without asking to open it again."""
+        self._current_wanted = conversation_id  # a row still to come in a later chunk is selected on arrival
         item = None if conversation_id is None else self.item_of(conversation_id)
         self.list.blockSignals(True)
         if item is None:

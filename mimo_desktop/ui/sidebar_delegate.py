@@ -27,6 +27,13 @@ MATCH_ROLE = Qt.ItemDataRole.UserRole + 2  # the message a search hit matched
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 3  # a date heading, not a conversation
 TITLE_ROLE = Qt.ItemDataRole.UserRole + 4  # the stored title ("" for a new conversation)
 
+def row_heights(font: QFont) -> tuple[QSize, QSize]:
+    """The size hints of a date heading and of a conversation row in this font (width 0: never a sideways
+    scroll bar)."""
+    line = QFontMetrics(font).height()
+    return QSize(0, line + 12), QSize(0, 2 * line + 14)
+
+
 BUTTONS = (("rename", "✎", "Rename (F2)"), ("delete", "✕", "Delete (Del)"))
 BUTTON = 22  # px, square
 PAD = 8
@@ -37,12 +44,7 @@ class ConversationDelegate(QStyledItemDelegate):
     buttonClicked = Signal(str, int)  # "rename" | "delete", conversation id
 
     # ------------------------------------------------------------------ geometry
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802 (Qt override)
-        line = QFontMetrics(option.font).height()
-        if index.data(HEADER_ROLE):
-            return QSize(0, line + 12)  # width 0: the list never needs a horizontal scroll bar
-        return QSize(0, 2 * line + 14)
-
+    # No sizeHint() here: each item carries its height (row_heights), so laying out a long list stays in C++.
     @staticmethod
     def button_rects(rect: QRect) -> dict[str, QRect]:
         top = rect.top() + (rect.height() - BUTTON) // 2

@@ -106,3 +106,12 @@ def test_date_groups_read_like_a_calendar():
     assert date_group(at(2026, 11, 23), today) == "November 2026"
     assert date_group(at(2025, 12, 25), today) == "December 2025"
     assert date_group(time.time()) == "Today"
+
+
+def test_a_failing_database_becomes_a_sentence_not_a_traceback(store):
+    from mimo_desktop.core.errors import StoreError
+
+    conn = read_connection(store)
+    conn.execute("DROP TABLE message_attachments")  # as a damaged file would read
+    with pytest.raises(StoreError, match=r"The conversation database .*conversations\.sqlite3 failed: no such table"):
+        sidebar_rows(conn)

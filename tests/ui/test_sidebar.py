@@ -220,3 +220,19 @@ def test_a_hit_in_the_open_conversation_switches_it_to_the_branch_that_matched(q
     qtbot.keyClicks(window.conversations.search, "sparrow")
     qtbot.keyClick(window.conversations.search, Qt.Key.Key_Return)  # Enter opens the first result
     assert "A house sparrow." in window.chat.plain_text() and "dunnock" not in window.chat.plain_text()
+
+
+def test_a_long_history_is_listed_a_chunk_at_a_time_and_the_open_one_stays_selected(qtbot, window, store):
+    from mimo_desktop.ui.conversation_list import FILL_CHUNK
+
+    store._conn.execute("PRAGMA synchronous = OFF")  # seeding 350 conversations, not testing durability
+    convs = [chat(store, f"conversation {i}", f"question {i}") for i in range(350)]
+    oldest = convs[0]
+    window.controller.refresh_list()
+    window.controller.open_conversation(oldest.id)  # at the bottom of the list, in the last chunk
+    window.controller.refresh_list()
+    assert window.conversations.filling and len(window.conversations.titles()) == FILL_CHUNK
+    qtbot.waitUntil(lambda: not window.conversations.filling)
+    assert len(window.conversations.titles()) == 350
+    assert window.conversations.titles()[-1] == "conversation 0"
+    assert window.conversations.current_conversation() == oldest.id
