@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 
+from mimo_desktop.core import queries
 from mimo_desktop.core.conversation import Message, MessageState, Role
 from mimo_desktop.core.drafts import DraftBook
-from mimo_desktop.core import queries
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
 
 from .drafts import DraftKeeper
 from .main_window import MainWindow
-from .window_layout import WindowLayout
 from .message_html import Branch
 from .theme import THEME_SETTING, apply_window_theme
 from .thread_facts import NO_ENGINE, export_with_dialog, history_tokens, title_from
+from .window_layout import WindowLayout
 
 if TYPE_CHECKING:
     from .engine_bridge import EngineBridge

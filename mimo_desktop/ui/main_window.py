@@ -1,7 +1,8 @@
 """The main window: conversation list | chat view over composer, engine status in the status bar.
 
 Shortcuts are window-wide actions (listed in the help dialog): new chat Ctrl+N, search Ctrl+F,
-stop Esc, attach Ctrl+O, settings Ctrl+, and help F1; Enter sends from the composer.
+stop Esc, attach Ctrl+O, rename F2, sidebar Ctrl+B, settings Ctrl+, and help F1; Enter sends from the
+composer. Files dragged over any part of the window land on the drop overlay and attach to the message.
 """
 
 from __future__ import annotations
