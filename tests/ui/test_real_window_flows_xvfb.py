@@ -150,6 +150,8 @@ def test_sidebar_dates_previews_hover_search_drafts_drop_and_window_size(xvfb_di
     assert printed["dropped"] == ["beach.jpg"]  # dropped on the chat view, attached to the message
     assert printed["restarted_size"] == ["1000x700"]
     assert printed["restarted_draft"] == ["'And which beach had the fewest people?'|beach.jpg"]
+    assert printed["renamed"] == ["Holiday: beaches"]  # F2, typed, Enter
+    assert printed["after_three_ctrl_n"] == ["7 conversations"]  # six, plus one blank one reused
 
     assert image.width >= 1000 and image.height >= 600
     sidebar = region(image, printed["sidebar_rect"][0])

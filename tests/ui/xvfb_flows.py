@@ -293,6 +293,7 @@ def sidebar_flow(app, work: Path, out: Path) -> None:
     a draft kept across a switch, files dropped on the chat view, and the window's size after a restart."""
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QLineEdit
     from test_drop_anywhere import at, drag, file_mime
 
     from mimo_desktop.app import build_window, save_screenshot
@@ -352,6 +353,17 @@ def sidebar_flow(app, work: Path, out: Path) -> None:
     print(f"restarted_size={again.width()}x{again.height()}")
     print(f"restarted_draft={again.composer.text()!r}|{','.join(d.path.name for d in again.composer.attachments())}",
           flush=True)
+    again.activateWindow()
+    wait(app, lambda: QApplication.activeWindow() is again, what="the restarted window's focus")
+    QTest.keyClick(again, Qt.Key.Key_F2)  # rename the open conversation in place
+    editor = again.conversations.list.findChild(QLineEdit, "renameEdit")
+    QTest.keyClicks(editor, "Holiday: beaches")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    app.processEvents()
+    print(f"renamed={store.conversation(ids['Holiday notes']).title}")
+    for _ in range(3):
+        QTest.keyClick(again, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    print(f"after_three_ctrl_n={len(store.conversations())} conversations")
     again.close()
     store.close()
 
