@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -296,7 +296,3 @@ class ConversationList(QWidget):
         menu.addAction("Rename…\tF2", lambda: self.rename(conversation_id))
         menu.addAction("Delete\tDel", lambda: self.deleteRequested.emit(conversation_id))
         menu.exec(self.list.viewport().mapToGlobal(pos))
-
-    def index_of(self, conversation_id: int) -> QModelIndex:
-        item = self.item_of(conversation_id)
-        return QModelIndex() if item is None else self.list.indexFromItem(item)
