@@ -1,7 +1,7 @@
 """Unsent drafts, one per conversation, kept across restarts: ``drafts.json`` in the data folder.
 
 A draft is the text typed and the files attached but not sent. The file is replaced atomically (a temporary
-file, flushed and synced, then renamed over it), so a crash leaves the old drafts or the new, never half of one.
+file renamed over it; synced to disk at quitting), so a crash leaves the old drafts or the new, never half.
 It lives beside the database, not in it: a draft is still kept while the database is locked or full.
 
 Files in the system's temporary folder (pasted pictures, captures) are gone after the app closes or the
@@ -80,7 +80,10 @@ class DraftBook:
         """The conversations that have a draft."""
         return {int(key) for key in self._drafts if key != NEW}
 
-    def save(self) -> None:
+    def save(self, *, durable: bool = False) -> None:
+        """Write every draft. ``durable`` also waits for the disk (fsync), as at quitting; the saves while
+        typing do not: the rename alone already leaves the old file or the new, and an fsync can hold the
+        window for tens of milliseconds."""
         data = {key: {"text": d.text, "files": [str(f) for f in d.files]} for key, d in self._drafts.items()}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +92,8 @@ class DraftBook:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
                     json.dump(data, out, ensure_ascii=False)
                     out.flush()
-                    os.fsync(out.fileno())
+                    if durable:
+                        os.fsync(out.fileno())
                 os.replace(temp, self.path)
             except BaseException:
                 with contextlib.suppress(OSError):

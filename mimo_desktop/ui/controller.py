@@ -411,7 +411,7 @@ class ChatController(QObject):
         if self._shut_down:
             return
         self._shut_down = True
-        self.drafts.save()  # first: the composer's shutdown deletes its scratch files (pasted pictures)
+        self.drafts.shutdown()  # first: the composer's shutdown deletes its scratch files (pasted pictures)
         if self._engine_parts is not None:
             self.streamer.shutdown()
         self.window.chat.shutdown()

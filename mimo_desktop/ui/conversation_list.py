@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -37,7 +38,7 @@ from .sidebar_delegate import (
 )
 
 UNDO_SECONDS = 10
-FILL_CHUNK = 100  # rows added per event-loop turn: more than a screenful
+FILL_CHUNK = 50  # rows added per event-loop turn: more than a screenful (about 17 rows on 700 px)
 ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 UNTITLED = "New conversation"
 EMPTY_TEXT = "No conversations yet.\nStart one with “New chat”."
@@ -117,6 +118,8 @@ class ConversationList(QWidget):
         lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lst.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         lst.setTextElideMode(Qt.TextElideMode.ElideRight)
+        lst.setLayoutMode(QListView.LayoutMode.Batched)  # a long list is laid out a batch per event-loop turn
+        lst.setBatchSize(FILL_CHUNK)
         lst.setMouseTracking(True)  # the hover buttons follow the pointer
         lst.viewport().setAttribute(Qt.WidgetAttribute.WA_Hover)
         lst.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)

@@ -53,13 +53,17 @@ class DraftKeeper(QObject):
         return self.book.conversations()
 
     @Slot()
-    def save(self) -> None:
+    def save(self, durable: bool = False) -> None:
         self._timer.stop()
         self._capture()
         try:
-            self.book.save()
+            self.book.save(durable=durable)
         except DraftError as exc:
             self._notice(str(exc))
+
+    def shutdown(self) -> None:
+        """At quitting: the drafts written and synced to disk."""
+        self.save(durable=True)
 
     # ------------------------------------------------------------------ internals
     def _capture(self) -> None:
