@@ -35,6 +35,11 @@ class Draft:
         return not self.text.strip() and not self.files
 
 
+def summary(draft: Draft) -> str:
+    words = " ".join(draft.text.split())
+    return words or (f"📎 {draft.files[0].name}" if draft.files else "")
+
+
 def draft_key(conversation_id: int | None) -> str:
     return NEW if conversation_id is None else str(conversation_id)
 
@@ -75,6 +80,11 @@ class DraftBook:
         kept = Draft(draft.text, tuple(self._keep(Path(f)) for f in draft.files))
         self._drafts[key] = kept
         return kept
+
+    def summaries(self, leave_out: int | None = None) -> dict[int, str]:
+        """A line for each conversation's draft (its first words, or the first file's name), as the sidebar
+        shows it; ``leave_out``: the conversation open in the window, whose draft is in the composer."""
+        return {int(key): summary(d) for key, d in self._drafts.items() if key not in (NEW, str(leave_out))}
 
     def conversations(self) -> set[int]:
         """The conversations that have a draft."""

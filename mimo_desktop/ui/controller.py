@@ -63,6 +63,7 @@ class ChatController(QObject):
         window.composer.sendRequested.connect(self.send)
         window.exportRequested.connect(self.export_current)
         self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
+        self.drafts.draftLeft.connect(window.conversations.set_draft)
         self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         self.refresh_list()
         convs = self.store.conversations()
@@ -147,7 +148,7 @@ class ChatController(QObject):
         conn = queries.read_connection(self.store)
         rows = self._guard(lambda: queries.search_rows(conn, self._query) if self._query.strip()
                            else queries.sidebar_rows(conn))
-        self.window.conversations.show_rows([] if rows is FAILED else rows, self.current_id)
+        self.window.conversations.show_rows([] if rows is FAILED else rows, self.current_id, self.drafts.summaries())
 
     def refresh_thread(self) -> None:
         self.drafts.follow(self.current_id)  # the composer shows the draft of the conversation shown

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 from mimo_desktop.core.queries import HIT_END, HIT_START, SidebarRow, date_group
 
 from .sidebar_delegate import (
+    DRAFT_LABEL,
+    DRAFT_ROLE,
     HEADER_ROLE,
     ID_ROLE,
     MATCH_ROLE,
@@ -85,6 +87,7 @@ class ConversationList(QWidget):
         self.filling = False  # rows of a long history still being added, a chunk per event-loop turn
         self._heading_shown: str | None = None
         self._current_wanted: int | None = None
+        self._drafts: dict[int, str] = {}
         self._today = date.today()
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
 
@@ -128,8 +131,9 @@ class ConversationList(QWidget):
         return lst
 
     # ---------------------------------------------------------------- display
-    def show_rows(self, rows: list[SidebarRow], current_id: int | None) -> None:
-        """Conversations under date headings, newest first; ``current_id`` selected (without reopening it).
+    def show_rows(self, rows: list[SidebarRow], current_id: int | None, drafts: dict[int, str] | None = None) -> None:
+        """Conversations under date headings, newest first; ``current_id`` selected (without reopening it);
+        a conversation with an unsent draft shows "Draft:" and its words instead of the latest message.
 
         The first screenfuls appear at once; a long history is added in chunks on later event-loop turns,
         so a refresh never holds the window for long (bench/ui_sidebar.py)."""
@@ -138,6 +142,7 @@ class ConversationList(QWidget):
         self._heading_shown = None
         self._current_wanted = None if searching else current_id  # a hit opens by choosing it, even if open
         self._today = date.today()
+        self._drafts = {} if searching else dict(drafts or {})  # a search shows where it matched
         self._sizes = row_heights(self.list.font())
         self.list.blockSignals(True)
         self.list.clear()
@@ -160,6 +165,8 @@ class ConversationList(QWidget):
                     heading.setSizeHint(self._sizes[0])
                     self.list.addItem(heading)
                 item = self._conversation_item(row)
+                if self._drafts.get(row.conversation_id):
+                    self._mark_draft(item, self._drafts[row.conversation_id])
                 item.setSizeHint(self._sizes[1])
                 self.list.addItem(item)
                 if row.conversation_id == self._current_wanted:
@@ -192,6 +199,27 @@ class ConversationList(QWidget):
         item.setToolTip(title)
         item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, plain)
         return item
+
+    @staticmethod
+    def _mark_draft(item: QListWidgetItem, line: str) -> None:
+        item.setData(DRAFT_ROLE, line or None)
+        plain = item.data(PREVIEW_ROLE).replace(HIT_START, "").replace(HIT_END, "")
+        described = f"{DRAFT_LABEL}{line}" if line else plain
+        item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, described)
+
+    @Slot(int, str)
+    def set_draft(self, conversation_id: int, line: str) -> None:
+        """A conversation's draft changed while it was not being shown in the list: update its row alone."""
+        if self.search.text().strip():
+            return
+        self._drafts[conversation_id] = line
+        item = self.item_of(conversation_id)
+        if item is not None:
+            self._mark_draft(item, line)
+
+    def drafts(self) -> list[str]:
+        """Each row's draft line ("" without one), in list order."""
+        return [item.data(DRAFT_ROLE) or "" for item in self._items()]
 
     def _items(self) -> list[QListWidgetItem]:
         items = (self.list.item(i) for i in range(self.list.count()))

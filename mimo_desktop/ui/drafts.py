@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QTextCursor
 
-from mimo_desktop.core.drafts import Draft, DraftBook, DraftError
+from mimo_desktop.core.drafts import Draft, DraftBook, DraftError, summary
 
 SAVE_AFTER_MS = 1000
 _NOTHING_SHOWN = object()  # before the first follow(): even "no conversation" has a draft to show
 
 
 class DraftKeeper(QObject):
+    draftLeft = Signal(int, str)  # conversation id, its draft's line ("" for none): for the sidebar
+
     def __init__(self, book: DraftBook, composer, notice: Callable[[str], None], parent: QObject | None = None):
         super().__init__(parent)
         self.book = book
@@ -40,13 +42,22 @@ class DraftKeeper(QObject):
         if conversation_id == self._conversation_id:
             return
         self._capture()
-        self._conversation_id = conversation_id
+        left, self._conversation_id = self._conversation_id, conversation_id
+        if isinstance(left, int):
+            self.draftLeft.emit(left, summary(self.book.get(left)))
+        if conversation_id is not None:
+            self.draftLeft.emit(conversation_id, "")  # open: its draft is in the composer, not the list
         self._show(self.book.get(conversation_id))
         self.save()
 
     def adopt(self, conversation_id: int) -> None:
         """The conversation was just made from what the composer holds (the first send): it is that one's now."""
         self._conversation_id = conversation_id
+
+    def summaries(self) -> dict[int, str]:
+        """The drafts' lines of the conversations not open now."""
+        open_now = self._conversation_id if isinstance(self._conversation_id, int) else None
+        return self.book.summaries(leave_out=open_now)
 
     def conversations_with_drafts(self) -> set[int]:
         self._capture()

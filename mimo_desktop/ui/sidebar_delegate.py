@@ -26,6 +26,8 @@ PREVIEW_ROLE = Qt.ItemDataRole.UserRole + 1
 MATCH_ROLE = Qt.ItemDataRole.UserRole + 2  # the message a search hit matched
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 3  # a date heading, not a conversation
 TITLE_ROLE = Qt.ItemDataRole.UserRole + 4  # the stored title ("" for a new conversation)
+DRAFT_ROLE = Qt.ItemDataRole.UserRole + 5  # the line of an unsent draft, shown instead of the preview
+DRAFT_LABEL = "Draft: "
 
 def row_heights(font: QFont) -> tuple[QSize, QSize]:
     """The size hints of a date heading and of a conversation row in this font (width 0: never a sideways
@@ -106,9 +108,24 @@ class ConversationDelegate(QStyledItemDelegate):
         painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
         dim = option.palette.color(text_role)
         dim.setAlphaF(0.62)
-        self._paint_runs(painter, option, preview_rect, index.data(PREVIEW_ROLE) or "", dim)
+        draft = index.data(DRAFT_ROLE)
+        if draft:
+            preview_rect.setLeft(self._paint_draft_label(painter, option, preview_rect, selected))
+        self._paint_runs(painter, option, preview_rect, draft or index.data(PREVIEW_ROLE) or "", dim)
         if buttons:
             self._paint_buttons(painter, option, dim)
+
+    @staticmethod
+    def _paint_draft_label(painter: QPainter, option: QStyleOptionViewItem, rect: QRect, selected: bool) -> int:
+        """"Draft:" in the accent colour, as chat apps mark a conversation with an unsent message; returns
+        where the draft's words start."""
+        font = QFont(option.font)
+        font.setBold(True)
+        painter.setFont(font)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Link
+        painter.setPen(option.palette.color(role))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, DRAFT_LABEL)
+        return rect.left() + QFontMetrics(font).horizontalAdvance(DRAFT_LABEL)
 
     @staticmethod
     def _paint_runs(painter: QPainter, option: QStyleOptionViewItem, rect: QRect, preview: str,
@@ -188,7 +205,9 @@ class ConversationDelegate(QStyledItemDelegate):
         editor.setText(index.data(TITLE_ROLE) or "")
         editor.selectAll()
 
-    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802
+    def updateEditorGeometry(  # noqa: N802 (Qt override)
+        self, editor: QWidget, option: QStyleOptionViewItem, index: QModelIndex
+    ) -> None:
         title, _preview = self._lines(option.rect, QFontMetrics(option.font).height())
         editor.setGeometry(title.adjusted(-3, -3, 3, 3))
 

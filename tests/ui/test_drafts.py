@@ -166,3 +166,27 @@ def test_an_unreadable_drafts_file_is_kept_aside_and_said(qtbot, mimo_home, no_t
         controller.shutdown()
     finally:
         store.close()
+
+
+def test_the_sidebar_marks_conversations_that_hold_a_draft(qtbot, window, store, photo):
+    a, b = chat(store, "A", "first"), chat(store, "B", "second")
+    window.controller.refresh_list()
+    window.controller.open_conversation(a.id)
+    type_into(qtbot, window, "half   a")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.composer.edit, "question")
+    window.controller.open_conversation(b.id)
+    rows = dict(zip(window.conversations.titles(), window.conversations.drafts()))
+    assert rows == {"B": "", "A": "half a question"}  # the open one's draft is in the composer, not the list
+    window.composer.add_files([photo])
+    window.controller.open_conversation(a.id)
+    window.controller.refresh_list()
+    assert dict(zip(window.conversations.titles(), window.conversations.drafts())) == {"B": "📎 lake.png", "A": ""}
+    lst = window.conversations.list
+    image = lst.viewport().grab().toImage()
+    rect = lst.visualItemRect(window.conversations.item_of(b.id))
+    link = lst.palette().link().color()
+    y = rect.top() + rect.height() * 3 // 4
+    accent = sum(1 for x in range(rect.left(), rect.left() + 60)
+                 if abs(image.pixelColor(x, y).hue() - link.hue()) < 25 and image.pixelColor(x, y).saturation() > 60)
+    assert accent > 3, "no “Draft:” label in the accent colour"

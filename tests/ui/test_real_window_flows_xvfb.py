@@ -143,6 +143,7 @@ def test_sidebar_dates_previews_hover_search_drafts_drop_and_window_size(xvfb_di
     assert headings[:3] == ["Today", "Yesterday", "Previous 7 days"] and len(headings) == 5  # then two months
     assert printed["titles"][0].split("|")[:2] == ["Holiday notes", "Bird on the feeder"]
     assert printed["hscroll"] == ["False"]
+    assert printed["drafts"] == ["||Could it be sunset instead?|||"]  # the unsent question, marked in its row
     assert printed["draft_elsewhere"] == ["''"]  # the draft stays with its own conversation
     assert printed["snippet"] == ["A house [sparrow]: the grey crown and the black bib."]
     assert printed["shown_answer"] == ["A house sparrow: the grey crown and the black bib."]  # the matching branch

@@ -308,6 +308,10 @@ def sidebar_flow(app, work: Path, out: Path) -> None:
     settle(app, window)
     lst = window.conversations.list
     QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lst.visualItemRect(window.conversations.item_of(ids["Lake photo: what time of day"])).center())
+    wait(app, lambda: controller.current_id == ids["Lake photo: what time of day"], what="the lake conversation")
+    QTest.keyClicks(window.composer.edit, "Could it be sunset instead?")  # left unsent: a draft
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
                      pos=lst.visualItemRect(window.conversations.item_of(ids["Holiday notes"])).center())
     wait(app, lambda: controller.current_id == ids["Holiday notes"], what="the conversation")
     QTest.keyClicks(window.composer.edit, "And which beach had the fewest people?")
@@ -320,6 +324,7 @@ def sidebar_flow(app, work: Path, out: Path) -> None:
     print(f"sidebar_rect={rect_in(window, window.conversations)}")
     print(f"hovered_rect={rect_in_list(window, lst, hovered)}")
     print(f"hscroll={lst.horizontalScrollBar().isVisible()}")
+    print(f"drafts={'|'.join(window.conversations.drafts())}")
     QTest.mouseMove(window.chat.viewport(), window.chat.viewport().rect().center())  # the pointer leaves the list
     settle(app, window)
     save_screenshot(app, window, work / "unhovered.png")
