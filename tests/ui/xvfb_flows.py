@@ -1,12 +1,14 @@
 """Run one of the app's main flows in a real window on an X server and save a screenshot of it.
 
-    python tests/ui/xvfb_flows.py attachments|settings|download WORK_DIR OUT.png
+    python tests/ui/xvfb_flows.py attachments|settings|download|sidebar WORK_DIR OUT.png
 
 attachments: the main window with an image, a video with sound and a voice recording dropped on the composer
              (the real drop path), prepared by the real media layer, and a question typed.
 settings:    the settings dialog, opened by the controller as the menu does, on the embedded vLLM engine with a
              tiny MiMo-V2 Omni checkpoint checked (two H100s stand in for the GPUs this machine lacks).
 download:    the model download dialog mid-download from the loopback fake Hub (one shard stalls half-way).
+sidebar:     conversations under date headings with a draft marked and the pointer on a row; then a search hit
+             on an older branch, drafts across a switch and a restart, a drop on the chat view, F2, Ctrl+N.
 
 The engine is scripted (no GPU here); media files are generated into WORK_DIR with Pillow, numpy and ffmpeg.
 Prints ``key=value`` lines (chip texts, the meter, the check report, progress) for the test to check.
