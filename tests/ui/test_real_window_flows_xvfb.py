@@ -1,6 +1,6 @@
 """The README's flows in a real window on an X server (Xvfb): attachments in the composer, the settings dialog's
-model-folder check, the model download dialog mid-download, the sidebar. tests/ui/xvfb_flows.py drives each one in its own
-process; these tests check what it printed and what the screenshot shows.
+model-folder check, the model download dialog mid-download, the sidebar. tests/ui/xvfb_flows.py drives each
+one in its own process; these tests check what it printed and what the screenshot shows.
 
 Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-attachments.png, docs/screenshot-settings.png,
 docs/screenshot-download.png and docs/screenshot-sidebar.png for the README.
