@@ -120,7 +120,8 @@ def _fit_dict(fit) -> dict:
         "fits": fit.fits, "tp": needs.tp, "gpus_present": fit.gpus_present, "minimum_gpus": fit.minimum_gpus,
         "per_gpu_bytes": {"weights": needs.weights, "kv_cache": needs.kv_cache, "reserve": needs.reserve,
                           "total": needs.total},
-        "context_tokens": needs.context_tokens, "message": fit.message, "warnings": list(fit.warnings),
+        "context_tokens": needs.context_tokens, "longest_context": fit.longest_context, "message": fit.message,
+        "warnings": list(fit.warnings),
     }
 
 

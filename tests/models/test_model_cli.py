@@ -75,7 +75,8 @@ def test_check_with_tp_on_a_machine_without_gpu(omni_folder: Path, capsys) -> No
 
 def test_fit_refuses_a_tp_size_the_model_cannot_split(omni_folder: Path, capsys) -> None:
     assert run(["fit", str(omni_folder), "--tp", "3"]) == 1
-    assert "Tensor-parallel size 3 does not work with this model; use one of 1, 2, 4." in capsys.readouterr().err
+    assert ("Tensor-parallel size 3 does not work with this model: 3 does not divide the 4 attention heads. "
+            "Use one of 1, 2, 4.") in capsys.readouterr().err
 
 
 def test_token_set_status_clear_never_prints_the_token(memory_keyring, monkeypatch, capsys) -> None:
