@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from mimo_desktop.models.errors import FitError
 from mimo_desktop.models.gpus import GpuInfo, detect_gpus
-from mimo_desktop.models.model_config import ModelShape, tp_refusal
+from mimo_desktop.models.model_config import ModelShape, tensor_parallel_sizes, tp_refusal
 from mimo_desktop.models.report import ModelFolderReport
 from mimo_desktop.models.units import GIB, format_bytes
 
@@ -25,7 +25,6 @@ from mimo_desktop.models.units import GIB, format_bytes
 # tower's dummy images), CUDA graphs and NCCL buffers. An estimate, kept generous on purpose.
 RUNTIME_RESERVE_BYTES = 3 * GIB
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
-TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_CONTEXT_TOKENS = 32768
 _UNKNOWN_MAX_CONTEXT = 1 << 24  # search bound when config.json gives no max_position_embeddings
 
@@ -61,7 +60,7 @@ class FitEstimate:
 
 def valid_tp_sizes(shape: ModelShape) -> tuple[int, ...]:
     """TP sizes vLLM 0.33.0 can shard this model over (the rules: ``model_config.tp_refusal``)."""
-    return tuple(tp for tp in TP_CANDIDATES if tp_refusal(shape, tp) is None)
+    return tensor_parallel_sizes(shape)
 
 
 def kv_cache_bytes(shape: ModelShape, tp: int, context_tokens: int, *, dtype_bytes: int = 2,

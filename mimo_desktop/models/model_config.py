@@ -23,6 +23,7 @@ OMNI_ARCHITECTURE = "MiMoV2OmniForCausalLM"
 
 # Bytes per element of the dtypes a MiMo checkpoint or its KV cache may use.
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "fp8": 1, "float8_e4m3fn": 1}
+TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ModelShape:
     moe_intermediate_size: int | None = None  # each routed expert's
     fp8_block: int | None = None  # 128 for the official FP8 checkpoint's 128×128 weight blocks
     fused_qkv_chunks: int = 0  # official layout: qkv_proj pre-sharded into num_key_value_heads chunks
+    sliding_window_layers: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,8 @@ def _shape(cfg: dict[str, Any], qcfg: Any = None) -> ModelShape | None:
     v_head_dim = int(cfg.get("v_head_dim") or head_dim)
     pattern = cfg.get("hybrid_layer_pattern")
     # hybrid_layer_pattern[i] == 1 marks a sliding-window layer (vLLM's MiMoV2FlashDecoderLayer.is_swa).
-    swa_layers = sum(1 for p in pattern[:layers] if p == 1) if isinstance(pattern, list) else 0
+    swa_ids = frozenset(i for i, p in enumerate(pattern[:layers]) if p == 1) if isinstance(pattern, list) else frozenset()
+    swa_layers = len(swa_ids)
     attention = [AttentionShape(layers - swa_layers, full_kv, head_dim, v_head_dim, None)]
     if swa_layers:
         window = int(cfg.get("sliding_window_size") or cfg.get("sliding_window") or 0) or None
@@ -183,7 +186,13 @@ def _shape(cfg: dict[str, Any], qcfg: Any = None) -> ModelShape | None:
         moe_intermediate_size=int(cfg["moe_intermediate_size"]) if cfg.get("moe_intermediate_size") else None,
         fp8_block=_fp8_block(qcfg if qcfg is not None else cfg.get("quantization_config")),
         fused_qkv_chunks=full_kv if cfg.get("attention_projection_layout") == "fused_qkv" else 0,
+        sliding_window_layers=swa_ids,
     )
+
+
+def tensor_parallel_sizes(shape: ModelShape) -> tuple[int, ...]:
+    """The TP sizes vLLM 0.33.0 can shard this model over."""
+    return tuple(tp for tp in TP_CANDIDATES if tp_refusal(shape, tp) is None)
 
 
 def tp_refusal(shape: ModelShape, tp: int) -> str | None:
