@@ -87,9 +87,10 @@ def inspect_model_folder(path: Path, load_format: str = "auto") -> ModelFolder:
     """Check config, tokenizer, weights and audio tokenizer; say what is missing.
 
     vLLM's MiMo audio encoder joins ``audio_tokenizer`` onto the model path, so
-    a hub id silently loses audio: only a local folder is accepted.
+    a hub id silently loses audio: only a local folder is accepted, and vLLM gets
+    it as an absolute path (a relative one would also be tried as a hub id).
     """
-    path = Path(path).expanduser()
+    path = Path(path).expanduser().resolve()
     if not path.is_dir():
         raise SettingsError(
             f"Model folder {path} does not exist. Download the model first "
