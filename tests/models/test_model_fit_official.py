@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from unittest import mock
 
 import pytest
@@ -60,7 +61,7 @@ def test_tp_rules_agree_with_vllms_own_checks(tp) -> None:
                 fp8_utils.validate_fp8_block_shape_moe(2048 // tp if 2048 % tp == 0 else 2048 / tp, [128, 128])
             for kv, rows in ((4, 13568), (8, 14848)):  # full / sliding-window fused qkv_proj rows
                 w = torch.zeros(rows, 128, dtype=torch.float8_e4m3fn)
-                s = torch.ones(rows // 4 // 128 * 4 + (4 if rows // 4 % 128 else 0), 1)
+                s = torch.ones(4 * math.ceil(rows / 4 / 128), 1)  # scales tiled per checkpoint chunk
                 _shard_fp8_qkv_proj(w, s, 64, kv, 192, 128, tp - 1, tp, 4)
         except (AssertionError, ValueError):
             return False
