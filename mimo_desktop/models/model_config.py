@@ -53,6 +53,7 @@ class ModelShape:
     fp8_block: int | None = None  # 128 for the official FP8 checkpoint's 128×128 weight blocks
     fused_qkv_chunks: int = 0  # official layout: qkv_proj pre-sharded into num_key_value_heads chunks
     sliding_window_layers: frozenset[int] = frozenset()
+    vision_heads: tuple[int, int] | None = None  # the vision tower's (attention heads, KV heads)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def interpret_config(raw: dict[str, Any]) -> ModelConfig:
         has_vision=has_vision,
         has_audio_encoder=kind == "omni" and bool(raw.get("audio_config")),
         quantization=describe_quantization(raw.get("quantization_config")),
-        shape=_shape(_text_part(raw), raw.get("quantization_config")),
+        shape=_shape(_text_part(raw), raw.get("quantization_config"), raw.get("vision_config")),
         raw=raw,
     )
 
@@ -149,7 +150,14 @@ def _fp8_block(qcfg: Any) -> int | None:
     return int(block[0]) if isinstance(block, list) and block else None
 
 
-def _shape(cfg: dict[str, Any], qcfg: Any = None) -> ModelShape | None:
+def _vision_heads(vision: Any) -> tuple[int, int] | None:
+    if not isinstance(vision, dict) or not vision.get("num_heads"):
+        return None
+    heads = int(vision["num_heads"])
+    return heads, int(vision.get("num_key_value_heads") or heads)
+
+
+def _shape(cfg: dict[str, Any], qcfg: Any = None, vision: Any = None) -> ModelShape | None:
     try:
         layers = int(cfg["num_hidden_layers"])
         full_heads = int(cfg["num_attention_heads"])
@@ -187,6 +195,7 @@ def _shape(cfg: dict[str, Any], qcfg: Any = None) -> ModelShape | None:
         fp8_block=_fp8_block(qcfg if qcfg is not None else cfg.get("quantization_config")),
         fused_qkv_chunks=full_kv if cfg.get("attention_projection_layout") == "fused_qkv" else 0,
         sliding_window_layers=swa_ids,
+        vision_heads=_vision_heads(vision),
     )
 
 
@@ -204,7 +213,8 @@ def tp_refusal(shape: ModelShape, tp: int) -> str | None:
     least; and 128×128 FP8 blocks may not be cut: a rank's slice of the row-parallel MLP weights (the
     dense ``down_proj``, every expert's gate/up/down) must be whole blocks (``validate_fp8_block_shape``,
     ``validate_fp8_block_shape_moe``). Attention ``o_proj`` is BF16 in the official checkpoint, so it
-    adds no block rule.
+    adds no block rule. The vision tower splits its heads and KV heads over the GPUs with no replicas
+    (``MiMoVisionAttention`` divides both by the TP size), so an omni model's TP size must divide them too.
     """
     heads = [(shape.num_attention_heads, "attention heads")]
     if shape.swa_num_attention_heads:
@@ -217,6 +227,10 @@ def tp_refusal(shape: ModelShape, tp: int) -> str | None:
             layers = "sliding-window" if kind.window else "full-attention"
             return (f"{tp} GPUs can neither split nor evenly replicate the {kind.kv_heads} KV heads of the "
                     f"{layers} layers")
+    if shape.vision_heads:
+        for count, what in zip(shape.vision_heads, ("attention heads", "KV heads")):
+            if count % tp:
+                return f"{tp} does not divide the vision tower's {count} {what} (vLLM splits them without replicas)"
     if shape.n_routed_experts and tp > shape.n_routed_experts:
         return f"{tp} is more than the {shape.n_routed_experts} experts"
     if shape.fp8_block:

@@ -14,7 +14,8 @@ from mimo_desktop.models.units import GIB
 
 # config.json of XiaomiMiMo/MiMo-V2.5: 48 layers, 9 of them full attention (4 KV heads), 39 sliding-window ones
 # (8 KV heads, 128 tokens), K head 192 / V head 128, 256 experts of 2048, a dense first layer of 16384, 1M context,
-# 128×128 FP8 blocks with the fused, pre-sharded qkv_proj.
+# 128×128 FP8 blocks with the fused, pre-sharded qkv_proj. The vision tower's 32 heads and 8 KV heads are as a public
+# reimplementation of it reads them (q 2048 / k 512 rows at head dim 64); not seen in the checkpoint's own config.
 FULL_LAYERS = {0, 5, 11, 17, 23, 29, 35, 41, 47}
 MIMO_V25 = {
     "architectures": ["MiMoV2ForCausalLM"], "model_type": "mimo_v2", "hidden_size": 4096, "num_hidden_layers": 48,
@@ -25,7 +26,8 @@ MIMO_V25 = {
     "max_position_embeddings": 1048576, "num_nextn_predict_layers": 3, "attention_projection_layout": "fused_qkv",
     "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
                             "weight_block_size": [128, 128]},
-    "torch_dtype": "bfloat16", "vision_config": {"depth": 28}, "audio_config": {"group_size": 4},
+    "torch_dtype": "bfloat16", "vision_config": {"depth": 28, "num_heads": 32, "num_key_value_heads": 8},
+    "audio_config": {"group_size": 4},
 }
 SHAPE = interpret_config(MIMO_V25).shape
 WEIGHTS = 295 * 10**9  # the official FP8 checkpoint, ~295 GB
@@ -36,20 +38,25 @@ def gpus(n: int, size_gib: int) -> list[GpuInfo]:
     return [GpuInfo(i, f"GPU {size_gib}G", size_gib * GIB, size_gib * GIB) for i in range(n)]
 
 
-def test_official_layout_allows_tp_1_2_4_8_and_16() -> None:
-    assert valid_tp_sizes(SHAPE) == (1, 2, 4, 8, 16)
+def test_official_layout_allows_tp_1_2_4_8() -> None:
+    assert valid_tp_sizes(SHAPE) == (1, 2, 4, 8)
     assert tp_refusal(SHAPE, 3) == "3 does not divide the 64 attention heads"
+    assert tp_refusal(SHAPE, 16) == "16 does not divide the vision tower's 8 KV heads (vLLM splits them without replicas)"
+    # the language model alone could go to 16 (two 8-GPU machines), not further
+    text_only = interpret_config({k: v for k, v in MIMO_V25.items() if k not in ("vision_config", "audio_config")})
+    assert valid_tp_sizes(text_only.shape) == (1, 2, 4, 8, 16)
     # 2048 / 32 = 64 rows per GPU: half a 128-row FP8 block, which vLLM refuses to split
-    assert tp_refusal(SHAPE, 32) == ("32 GPUs would cut each expert's 2048-wide MLP into 64-wide slices, not whole "
+    assert tp_refusal(text_only.shape, 32) == ("32 GPUs would cut each expert's 2048-wide MLP into 64-wide slices, not whole "
                                      "128×128 FP8 blocks")
 
 
 @pytest.mark.vllm
 @pytest.mark.parametrize("tp", [1, 2, 3, 4, 6, 8, 12, 16, 32, 64])
 def test_tp_rules_agree_with_vllms_own_checks(tp) -> None:
-    """Where our rules say yes, vLLM 0.33.0's FP8 QKV sharding and MoE block check accept TP ``tp``; where they
-    say no, one of vLLM's checks refuses it."""
+    """Where our rules say yes, vLLM 0.33.0's FP8 QKV sharding, MoE block check and vision-tower head split
+    accept TP ``tp``; where they say no, one of vLLM's checks refuses it."""
     torch = pytest.importorskip("torch")
+    from vllm.distributed.utils import divide
     from vllm.model_executor.layers.quantization.utils import fp8_utils
     from vllm.model_executor.models.mimo_v2 import _shard_fp8_qkv_proj
 
@@ -57,6 +64,7 @@ def test_tp_rules_agree_with_vllms_own_checks(tp) -> None:
         try:
             if 64 % tp:
                 return False  # vLLM asserts num_heads % tp_size == 0 before anything else
+            divide(32, tp), divide(8, tp)  # MiMoVisionAttention: heads and KV heads per GPU
             with mock.patch("vllm.distributed.get_tensor_model_parallel_world_size", return_value=tp):
                 fp8_utils.validate_fp8_block_shape_moe(2048 // tp if 2048 % tp == 0 else 2048 / tp, [128, 128])
             for kv, rows in ((4, 13568), (8, 14848)):  # full / sliding-window fused qkv_proj rows
@@ -94,7 +102,7 @@ def test_141_gib_cards_hold_the_whole_context_at_tp_4_and_nothing_at_tp_2() -> N
     two = estimate_fit(SHAPE, WEIGHTS, 2, MAX, gpus(2, 141))
     assert not two.fits and two.longest_context == 0  # 137.4 GiB of weights per GPU, 126.9 GiB usable
     assert "At TP 2 the weights alone do not leave room for any context." in two.message
-    assert longest_context(SHAPE, WEIGHTS, 16, 80 * GIB) == MAX
+    assert longest_context(SHAPE, WEIGHTS, 8, 80 * GIB) == MAX
 
 
 def test_without_gpus_the_estimate_names_both_card_sizes_and_their_context() -> None:
