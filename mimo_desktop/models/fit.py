@@ -138,13 +138,14 @@ def estimate_fit(shape: ModelShape, weight_bytes: int, tp: int, context_tokens: 
     longest = longest_context(shape, weight_bytes, tp, smallest.total_bytes, utilization=utilization,
                               replicated_bytes=replicated_bytes)
     context = _context_words(shape, tp, longest)
+    minimum_words = _minimum_words(minimum, gpu_words, len(gpus), context_tokens)
     if len(gpus) < tp:
-        message = f"TP {tp} needs {tp} GPUs but this machine has {len(gpus)}. " + _minimum_words(minimum, gpu_words, len(gpus), context_tokens)
+        message = f"TP {tp} needs {tp} GPUs but this machine has {len(gpus)}. {minimum_words}"
         return FitEstimate(needs, False, len(gpus), minimum, message, warnings, longest)
     if needs.total <= budget:
         message = f"Fits on {tp} × {gpu_words} at TP {tp}: {breakdown}. {context}"
         return FitEstimate(needs, True, len(gpus), minimum, message, warnings, longest)
-    message = f"Does not fit at TP {tp}: {breakdown}. {context} " + _minimum_words(minimum, gpu_words, len(gpus), context_tokens)
+    message = f"Does not fit at TP {tp}: {breakdown}. {context} {minimum_words}"
     return FitEstimate(needs, False, len(gpus), minimum, message, warnings, longest)
 
 

@@ -168,7 +168,8 @@ def _shape(cfg: dict[str, Any], qcfg: Any = None, vision: Any = None) -> ModelSh
     v_head_dim = int(cfg.get("v_head_dim") or head_dim)
     pattern = cfg.get("hybrid_layer_pattern")
     # hybrid_layer_pattern[i] == 1 marks a sliding-window layer (vLLM's MiMoV2FlashDecoderLayer.is_swa).
-    swa_ids = frozenset(i for i, p in enumerate(pattern[:layers]) if p == 1) if isinstance(pattern, list) else frozenset()
+    in_pattern = enumerate(pattern[:layers]) if isinstance(pattern, list) else ()
+    swa_ids = frozenset(i for i, p in in_pattern if p == 1)
     swa_layers = len(swa_ids)
     attention = [AttentionShape(layers - swa_layers, full_kv, head_dim, v_head_dim, None)]
     if swa_layers:

@@ -41,13 +41,14 @@ def gpus(n: int, size_gib: int) -> list[GpuInfo]:
 def test_official_layout_allows_tp_1_2_4_8() -> None:
     assert valid_tp_sizes(SHAPE) == (1, 2, 4, 8)
     assert tp_refusal(SHAPE, 3) == "3 does not divide the 64 attention heads"
-    assert tp_refusal(SHAPE, 16) == "16 does not divide the vision tower's 8 KV heads (vLLM splits them without replicas)"
+    assert tp_refusal(SHAPE, 16) == ("16 does not divide the vision tower's 8 KV heads "
+                                     "(vLLM splits them without replicas)")
     # the language model alone could go to 16 (two 8-GPU machines), not further
     text_only = interpret_config({k: v for k, v in MIMO_V25.items() if k not in ("vision_config", "audio_config")})
     assert valid_tp_sizes(text_only.shape) == (1, 2, 4, 8, 16)
     # 2048 / 32 = 64 rows per GPU: half a 128-row FP8 block, which vLLM refuses to split
-    assert tp_refusal(text_only.shape, 32) == ("32 GPUs would cut each expert's 2048-wide MLP into 64-wide slices, not whole "
-                                     "128×128 FP8 blocks")
+    assert tp_refusal(text_only.shape, 32) == ("32 GPUs would cut each expert's 2048-wide MLP into 64-wide "
+                                               "slices, not whole 128×128 FP8 blocks")
 
 
 @pytest.mark.vllm
