@@ -114,7 +114,8 @@ def _info(decoder: VideoDecoder) -> VideoInfo | None:
 
 
 def decode_frames(
-    source: Source, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None
+    source: Source, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None,
+    progress: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor, VideoInfo]:
     """Seek to ``indices`` (sorted, repeats allowed) -> (T×C×H×W uint8, timestamps s, info).
 
@@ -132,7 +133,7 @@ def decode_frames(
         info = _info(decoder)
         if info is None:
             raise UnsupportedMediaError("The file has no video stream.")
-        frames, times = _decode_in_chunks(decoder, indices, size, stop)
+        frames, times = _decode_in_chunks(decoder, indices, size, stop, progress)
     except MediaError:
         raise
     except Exception as exc:  # torchcodec surfaces FFmpeg failures as assorted exception types
@@ -148,7 +149,8 @@ _CHUNK_BYTES = 512 * 1024**2
 
 
 def _decode_in_chunks(
-    decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None
+    decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None,
+    progress: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A chunk of frames at a time, each shrunk at once, so full-size frames never pile up in memory."""
     meta = decoder.metadata
@@ -163,6 +165,8 @@ def _decode_in_chunks(
             data = _shrink(data, size)
         frames.append(data)
         times.append(batch.pts_seconds)
+        if progress is not None:
+            progress(min(len(indices), start + chunk) / max(1, len(indices)))
     if not frames:
         return torch.empty((0, 3, 0, 0), dtype=torch.uint8), torch.empty(0)
     return torch.cat(frames).contiguous(), torch.cat(times)
@@ -203,30 +207,93 @@ def probe_audio(source: Source) -> AudioInfo | None:
                      (meta.codec or "").lower())
 
 
-def decode_audio(source: Source, max_seconds: float | None = None) -> tuple[torch.Tensor, int]:
-    """The samples of the best audio stream: (channels, samples) float32 and the rate.
+AUDIO_CHUNK_S = 60.0  # decoded at a time: 60 s of 48 kHz stereo float32 is 23 MB
 
-    With ``max_seconds``, decoding stops just past that length and a longer stream is refused: a
-    header can lie about the duration (an MP3 without a Xing header is measured from its first frame's
-    bitrate), and hours of float32 samples would exhaust the memory before any check could run.
+
+def decode_audio_to_rate(source: Source, target: int, max_seconds: float | None = None,
+                         stop: threading.Event | None = None, progress: Any = None) -> tuple[np.ndarray, AudioInfo]:
+    """The best audio stream as mono float32 at ``target`` Hz, decoded a minute at a time.
+
+    Only the result is ever held whole (3 h at 24 kHz: 1 GB); each decoded minute is resampled
+    (``resample.StreamResampler``) and dropped. With ``max_seconds``, decoding stops just past
+    that length and a longer stream is refused: a header can lie about the duration (an MP3
+    without a Xing header is measured from its first frame's bitrate). ``progress(fraction)`` is
+    called after each chunk; setting ``stop`` ends it with ``PreparationStopped``.
     """
+    from mimo_desktop.media.resample import StreamResampler
+
+    info = probe_audio(source)
+    if info is None:
+        raise UnsupportedMediaError("The file has no sound that can be decoded.")
     try:
         decoder = AudioDecoder(source)
-        if max_seconds is None:
-            samples: Any = decoder.get_all_samples()
-        else:
-            samples = decoder.get_samples_played_in_range(0.0, max_seconds + 1.0)
     except Exception as exc:  # as above
         raise explain_ffmpeg_error(exc, "audio") from None
-    if max_seconds is not None and samples.data.shape[-1] > max_seconds * samples.sample_rate:
-        raise MediaTooLargeError(f"The audio lasts longer than its header says, past the "
-                                 f"{max_seconds / 3600:.1f} h limit.")
+    expected = max(1.0, info.duration_s)
+    out = _Growable(int(expected * target * 1.01) + target)
+    stream: StreamResampler | None = None
+    taken, start = 0, 0.0
+    while True:
+        if stop is not None and stop.is_set():
+            raise PreparationStopped("Preparing the sound was stopped.")
+        chunk = _audio_chunk(decoder, start, start + AUDIO_CHUNK_S)
+        if chunk is None:
+            break
+        data, rate = chunk
+        if stream is None:
+            stream = StreamResampler(rate, target, data.shape[0])
+        taken += data.shape[-1]
+        if max_seconds is not None and taken > max_seconds * rate:
+            raise MediaTooLargeError(f"The audio lasts longer than its header says, past the "
+                                     f"{max_seconds / 3600:.1f} h limit.")
+        out.extend(stream.push(data))
+        start += AUDIO_CHUNK_S
+        if progress is not None:
+            progress(min(1.0, start / expected))
+    if stream is None or taken == 0:
+        raise EmptyMediaError("The audio has no samples.")
+    out.extend(stream.finish())
+    return out.result(), AudioInfo(stream.rate, stream.channels, taken / stream.rate, info.codec)
+
+
+def _audio_chunk(decoder: AudioDecoder, start: float, stop: float) -> tuple[torch.Tensor, int] | None:
+    try:
+        samples = decoder.get_samples_played_in_range(start, stop)
+    except RuntimeError as exc:
+        if "no audio frames were decoded" in str(exc).lower():
+            return None  # past the end
+        raise explain_ffmpeg_error(exc, "audio") from None
+    except Exception as exc:  # as above
+        raise explain_ffmpeg_error(exc, "audio") from None
     data = samples.data
     if data.numel() == 0:
-        raise EmptyMediaError("The audio has no samples.")
+        return None
     if not torch.isfinite(data).all():
         data = torch.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
     return data, int(samples.sample_rate)
+
+
+class _Growable:
+    """A float32 array filled in place: no list of chunks to concatenate (that would double the peak)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.empty(max(1, capacity), np.float32)
+        self._size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self._size + values.shape[0]
+        if end > self._data.shape[0]:  # the header was short of the truth: grow by half
+            grown = np.empty(max(end, int(self._data.shape[0] * 1.5)), np.float32)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size:end] = values
+        self._size = end
+
+    def result(self) -> np.ndarray:
+        if self._data.shape[0] - self._size > 1_000_000:  # give the unused tail back, in place (realloc)
+            self._data.resize(self._size, refcheck=False)
+            return self._data
+        return self._data[: self._size]
 
 
 def to_numpy_mono(wave: torch.Tensor) -> np.ndarray:

@@ -94,11 +94,13 @@ def audio_waveform(data: bytes | io.BytesIO, peaks: int = WAVEFORM_PEAKS) -> tup
 
 
 def waveform_peaks(wave: np.ndarray, peaks: int) -> np.ndarray:
-    wave = np.nan_to_num(np.abs(np.asarray(wave, dtype=np.float32).reshape(-1)))
+    """Slice by slice: a 3-hour signal (1 GB) is never copied whole to take its absolute value."""
+    wave = np.asarray(wave).reshape(-1)
     if wave.size == 0:
         return np.zeros(0, np.float32)
-    slices = np.array_split(wave, min(peaks, wave.size))
-    out = np.array([s.max() for s in slices], dtype=np.float32)
+    slices = np.array_split(wave, min(peaks, wave.size))  # views
+    out = np.array([np.nan_to_num(np.abs(s.astype(np.float32, copy=False))).max() for s in slices],
+                   dtype=np.float32)
     top = float(out.max())
     return out / top if top > 0 else out
 
