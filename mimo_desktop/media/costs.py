@@ -16,9 +16,9 @@ from typing import Any
 from mimo_desktop.media import plan
 from mimo_desktop.media.config import ProcessorConfig, default_config
 from mimo_desktop.media.errors import EmptyMediaError
-from mimo_desktop.media.preparation import SourceLike, read_source
+from mimo_desktop.media.preparation import SourceLike, open_source, read_source
 from mimo_desktop.media.prepared import PLACEHOLDERS, MediaKind, PreparedMedia
-from mimo_desktop.media.sniff import HEADER_BYTES, sniff
+from mimo_desktop.media.sniff import sniff
 
 # Formats whose header gives the exact sample count.
 _EXACT_AUDIO = {"wav", "flac"}
@@ -43,19 +43,19 @@ class MediaCost:
 def estimate(source: SourceLike, config: ProcessorConfig | None = None) -> MediaCost:
     """The token cost of a file from its header; raises ``MediaError`` like ``prepare``."""
     cfg = config or default_config()
-    data, _ = read_source(source, cfg)
-    sniffed = sniff(data[:HEADER_BYTES])
+    src = open_source(source, cfg)  # only the head: a 1 GiB clip is not read to price it
+    sniffed = sniff(src.head)
     if sniffed.kind == "image":
         from mimo_desktop.media.decode_image import read_image_header
 
-        header = read_image_header(data, cfg.max_image_pixels)
+        header = read_image_header(read_source(source, cfg)[0], cfg.max_image_pixels)
         resized, tokens = plan.image_cost(header.width, header.height, cfg)
         return MediaCost("image", tokens, resized, estimate=cfg.estimate,
                          details={"format": sniffed.format, "width": header.width, "height": header.height})
     from mimo_desktop.media import decode_av
 
-    video = decode_av.probe_video(data) if sniffed.kind == "audiovisual" else None
-    audio = decode_av.probe_audio(data)
+    video = decode_av.probe_video(src.av) if sniffed.kind == "audiovisual" else None
+    audio = decode_av.probe_audio(src.av)
     if video is not None:
         return _video_cost(video, audio, sniffed.format, cfg)
     if audio is None:
