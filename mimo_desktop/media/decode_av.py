@@ -144,8 +144,8 @@ def decode_frames(
     return frames, timestamps, info
 
 
-# Full-size frames held at once before shrinking: ~80 frames of 1080p.
-_CHUNK_BYTES = 512 * 1024**2
+# Full-size frames held at once before shrinking: ~20 frames of 1080p (bounded peak for any video).
+_CHUNK_BYTES = 128 * 1024**2
 
 
 def _decode_in_chunks(
