@@ -71,7 +71,7 @@ class MessageEdit(QPlainTextEdit):
 
 
 class Composer(QWidget):
-    sendRequested = Signal(str)
+    sendRequested = Signal(str, list)  # the text and the prepared DraftAttachments, in chip order
     stopRequested = Signal()
     attachmentsChanged = Signal()
 
@@ -380,8 +380,14 @@ class Composer(QWidget):
 
     @Slot()
     def _on_submit(self) -> None:
+        """One Send: the text and the prepared items together. Nothing is cleared here: the controller
+        calls ``clear_sent`` once the question is saved, so a failure leaves everything in place."""
         text = self.edit.toPlainText().strip()
         if (not text and not self._drafts) or self._busy or self.block_reason():
             return
+        self.sendRequested.emit(text, [d for d in self._drafts.values() if d.prepared is not None])
+
+    def clear_sent(self) -> None:
+        """The question was saved: empty the text and the chips for the next one."""
         self.edit.clear()
-        self.sendRequested.emit(text)
+        self.clear_attachments()
