@@ -115,7 +115,9 @@ def prepare(source: SourceLike, config: ProcessorConfig | None = None,
         digest = sha256 or src.sha256()
     except OSError as exc:
         raise UnreadableMediaError(f"Cannot read {src.path}: {exc.strerror or exc}.") from None
-    common = {"source": src.path, "sha256": digest, "estimate": cfg.estimate}
+    from mimo_desktop.media.cache import settings_key
+
+    common = {"source": src.path, "sha256": digest, "estimate": cfg.estimate, "settings": settings_key(cfg)}
     if sniffed.kind == "image":
         return _prepare_image(read_source(source, cfg)[0], sniffed, cfg, common)
     from mimo_desktop.media import decode_av
@@ -169,7 +171,7 @@ def _prepare_video(src: OpenedSource, sniffed: Sniffed, info, cfg: ProcessorConf
         duration_s=info.duration_s, audio_track=audio_track,
         details={"format": sniffed.format, "codec": info.codec, "width": width, "height": height,
                  "fps": info.fps, "source_frames": info.num_frames, "frames": video_plan.num_frames,
-                 "groups": video_plan.groups, "token_timestamps": texts, "bytes": src.size},
+                 "groups": video_plan.groups, "token_timestamps": texts, "bytes": src.size, "mime": sniffed.mime},
         **common,
     )
 

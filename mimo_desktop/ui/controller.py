@@ -255,6 +255,7 @@ class ChatController(QObject):
             self._restore_draft(editing)
             return
         self.outbox.copy_in_background([a.sha256 for a in stored])
+        self.outbox.remember([d.prepared for d in drafts])
         sent = getattr(self.window.composer, "clear_sent", None)
         if sent is not None:
             sent()
@@ -288,10 +289,12 @@ class ChatController(QObject):
 
         # the question's own media comes prepared from the composer; on regenerate, from its files
         from_files = thread if not media else thread[:-1]
-        earlier = tuple((m.id, self.store.attachment_path(a), a.kind) for m in from_files for a in m.attachments)
+        earlier = tuple((m.id, self.outbox.readable_path(a), a.sha256, a.kind)
+                        for m in from_files for a in m.attachments)
         self._pending[request_id] = (user.id, media)
         if earlier:
-            self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir))
+            self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir,
+                                              self.outbox.cache))
         else:
             self._on_history_prepared(request_id, PreparedHistory())
 

@@ -24,8 +24,9 @@ from mimo_desktop.engine.types import Turn
 @dataclass(frozen=True)
 class MediaJob:
     request_id: str
-    items: tuple[tuple[int, Path, str], ...]  # (message id, stored file, kind)
+    items: tuple[tuple[int, Path, str, str], ...]  # (message id, file now, sha256, kind)
     model_dir: Path | None
+    cache: Any = None  # media.cache.PreparedCache: what was prepared once is not decoded again
 
 
 @dataclass
@@ -60,14 +61,18 @@ def prepare_history(job: MediaJob, stop: threading.Event | None = None) -> Prepa
         config = load_model_config(job.model_dir) if job.model_dir else default_config()
     except Exception:  # noqa: BLE001 - a model folder problem is the engine's to report; use defaults
         config = default_config()
-    for message_id, path, _kind in job.items:
+    for message_id, path, sha, _kind in job.items:
         if stop is not None and stop.is_set():
             break  # the app is closing: the request will not be sent anyway
-        try:
-            item = prepare(path, config, stop)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not sink the request
-            out.notes.append(f"An earlier attachment ({path.name}) was left out: {exc}")
-            continue
+        item = job.cache.get(sha, config, path) if job.cache is not None else None
+        if item is None:
+            try:
+                item = prepare(path, config, stop, sha256=sha)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not sink the request
+                out.notes.append(f"An earlier attachment ({path.name}) was left out: {exc}")
+                continue
+            if job.cache is not None:
+                job.cache.put(item)
         out.by_message[message_id] = out.by_message.get(message_id, ()) + (item,)
     return out
 

@@ -27,6 +27,27 @@ class AttachmentSaver(QObject):
         super().__init__(parent)
         self.blobs = blobs
         self._background = Background(self, max_workers=1, name="mimo-attachment-copy")
+        self._cache: Any = None
+
+    @property
+    def cache(self) -> Any:
+        """Prepared media of sent attachments (media.cache.PreparedCache), on disk beside them."""
+        if self._cache is None:
+            from mimo_desktop.media.cache import PreparedCache  # numpy: built on first use, not at start-up
+
+            self._cache = PreparedCache(self.blobs.root / ".prepared")
+        return self._cache
+
+    def remember(self, items: list[Any]) -> None:
+        """Sent items stay prepared for the next turns: in memory now, on disk in the background."""
+        for item in items:
+            self.cache.put(item, disk=False)
+            self._background.run(self.cache.put, item, on_error=self._on_cache_failed)
+
+    def readable_path(self, attachment: Any) -> Path:
+        """Where an attachment's bytes are now: its stored copy, or the original while the copy runs."""
+        path = self.blobs.path_for(attachment.sha256)
+        return path if path.is_file() else (self.blobs.pending_source(attachment.sha256) or path)
 
     def reserve(self, drafts: list[Any]) -> list[Attachment]:
         """The attachment records of prepared drafts, each noted as pending; raises StoreError."""
@@ -49,8 +70,17 @@ class AttachmentSaver(QObject):
                 self._background.run(self.blobs.complete, sha, on_error=self._on_copy_failed)
 
     def recover(self) -> None:
-        """At start-up: half-written files go, copies a kill interrupted are finished."""
+        """At start-up: half-written files go, copies a kill interrupted are finished, and prepared
+        media of attachments that are gone are swept from the disk cache."""
         self.copy_in_background(self.blobs.recover())
+        if (self.blobs.root / ".prepared").is_dir():
+            self._background.run(self.cache.sweep, self._still_there, on_error=self._on_cache_failed)
+
+    def _still_there(self, sha256: str) -> bool:
+        return self.blobs.has(sha256) or self.blobs.pending_source(sha256) is not None
+
+    def _on_cache_failed(self, exc: BaseException) -> None:
+        pass  # a cache that cannot be written only costs the next turn a decode
 
     def is_busy(self) -> bool:
         return self._background.is_busy()
