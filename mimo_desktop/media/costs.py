@@ -83,6 +83,24 @@ def _audio_cost(audio, fmt: str, cfg: ProcessorConfig) -> MediaCost:
                      details={"format": fmt, "sample_rate": audio.sample_rate, "channels": audio.channels})
 
 
+# Rough rates measured on 2 shared cores (bench/media_memory.py, bench/media_prepare.py): a minute of
+# sound decoded and resampled in ~0.5 s; a sampled 1080p frame found and scaled in ~0.15 s.
+_SOUND_SECONDS_PER_SECOND = 1 / 120
+_FRAME_SECONDS_PER_MEGAPIXEL = 0.07
+
+
+def rough_prepare_seconds(cost: MediaCost) -> float:
+    """About how long ``prepare`` will take for this file on a small machine (said before it starts)."""
+    if cost.kind == "image":
+        return 0.1
+    sound = (cost.duration_s or 0.0) * _SOUND_SECONDS_PER_SECOND
+    if cost.kind == "audio":
+        return sound
+    pixels = (cost.details.get("width", 0) * cost.details.get("height", 0)) / 1e6
+    frames = cost.details.get("frames", 0) * pixels * _FRAME_SECONDS_PER_MEGAPIXEL
+    return frames + (sound if cost.audio_track_tokens else 0.0)
+
+
 def count_text_tokens(text: str, config: ProcessorConfig | None = None) -> int:
     """Tokens of a text (special tokens such as ``<|im_start|>`` count as one each)."""
     return (config or default_config()).count_text(text)

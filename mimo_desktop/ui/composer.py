@@ -97,6 +97,7 @@ class Composer(QWidget):
         self._worker = MediaWorker(self)
         self._worker.prepared.connect(self._on_prepared)
         self._worker.estimated.connect(self._on_estimated)
+        self._worker.progressed.connect(self._on_progressed)
         self._worker.configLoaded.connect(self._on_config_loaded)
         self.edit.submitted.connect(self._on_submit)
         self.edit.textChanged.connect(self._refresh)
@@ -227,6 +228,7 @@ class Composer(QWidget):
             self._drafts[chip_id] = draft
             chip = AttachmentChip(chip_id, draft)
             chip.removeRequested.connect(self._remove)
+            chip.confirmRequested.connect(self._on_confirmed)
             self.strip.add_chip(chip)
             self._worker.submit(chip_id, path, self._current_config())
         if paths:
@@ -298,11 +300,34 @@ class Composer(QWidget):
             self.strip.chips[chip_id].show_header_cost(cost)
             self._refresh()
 
+    @Slot(int, float)
+    def _on_progressed(self, chip_id: int, fraction: float) -> None:
+        if chip_id in self._drafts and self._drafts[chip_id].preparing:
+            self.strip.chips[chip_id].show_progress(fraction)
+
+    @Slot(int)
+    def _on_confirmed(self, chip_id: int) -> None:
+        """The user wants a long file prepared after all."""
+        draft = self._drafts.get(chip_id)
+        if draft is None or draft.question is None:
+            return
+        draft.confirmed, draft.question = True, None
+        self.strip.chips[chip_id].show_preparing()
+        self._worker.submit(chip_id, draft.path, self._current_config(), confirmed=True)
+        self._refresh()
+
     @Slot(int, object)
     def _on_prepared(self, chip_id: int, result: MediaResult) -> None:
         draft = self._drafts.get(chip_id)
         if draft is None:
             return  # removed while it was being prepared
+        if result.needs_confirmation is not None:
+            from mimo_desktop.media.costs import rough_prepare_seconds
+
+            draft.question = result.needs_confirmation
+            self.strip.chips[chip_id].show_question(draft.question, rough_prepare_seconds(draft.question))
+            self._refresh()
+            return
         draft.prepared, draft.error = result.prepared, result.error
         if result.prepared is not None:
             draft.kind = result.prepared.kind
@@ -319,7 +344,7 @@ class Composer(QWidget):
         for chip_id, draft in self._drafts.items():  # the costs depend on the config: measure again
             draft.reset()
             self.strip.chips[chip_id].show_preparing()
-            self._worker.submit(chip_id, draft.path, self._current_config())
+            self._worker.submit(chip_id, draft.path, self._current_config(), confirmed=draft.confirmed)
         self._refresh()
 
     @Slot(int)
@@ -328,6 +353,9 @@ class Composer(QWidget):
             return
         self._worker.cancel(chip_id)
         self.strip.remove_chip(chip_id)
+        from mimo_desktop.media.memory import give_back_memory  # no torch: gc and malloc_trim
+
+        give_back_memory()  # the decoder's freed buffers go back to the system, not only to the heap
         self._refresh()
         self.attachmentsChanged.emit()
 
@@ -358,6 +386,9 @@ class Composer(QWidget):
         for draft in self._drafts.values():
             if draft.error is not None:
                 return f"{draft.path.name} cannot be sent: {draft.error} Remove it to send."
+        asking = [d.path.name for d in self._drafts.values() if d.question is not None]
+        if asking:
+            return f"{', '.join(asking)}: long; press Prepare to decode it, or remove it."
         preparing = [d.path.name for d in self._drafts.values() if d.preparing]
         if preparing:
             return f"Wait: preparing {', '.join(preparing)}…"
