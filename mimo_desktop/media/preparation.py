@@ -206,8 +206,7 @@ def _prepare_audio(
     if info is None:
         raise UnsupportedMediaError("The file has no sound that can be decoded.")
     if info.duration_s > cfg.max_duration_s:  # refuse before decoding hours of samples
-        raise MediaTooLargeError(f"The audio lasts {info.duration_s / 3600:.1f} h; the limit is "
-                                 f"{cfg.max_duration_s / 3600:.1f} h.")
+        raise plan.too_long("audio", info.duration_s, cfg)
     mono, decoded = decode_av.decode_audio_to_rate(src.av, cfg.audio_sampling_rate, cfg.max_duration_s,
                                                    stop, progress)
     tokens = plan.audio_tokens(len(mono), cfg)  # too short or too long: refused here

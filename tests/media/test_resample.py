@@ -112,3 +112,22 @@ def test_a_stop_ends_a_long_decode(tmp_path):
     stop.set()
     with pytest.raises(PreparationStopped):
         prepare(path, stop=stop)
+
+
+def test_a_file_over_the_length_limit_is_refused_from_its_header_with_the_limit_in_h_mm_ss(tmp_path, monkeypatch):
+    """The header's duration decides before any sample is decoded (here a 2 s file against a 1 s limit)."""
+    from mimo_desktop.media.config import default_config
+    from mimo_desktop.media.errors import MediaTooLargeError
+
+    path = _tone_wav(tmp_path / "long.wav", 8000, 2.0)
+    cfg = default_config().with_overrides(max_duration_s=1.0)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(decode_av, "decode_audio_to_rate", no_decoding)
+    for attempt in (estimate, prepare):
+        with pytest.raises(MediaTooLargeError) as refused:
+            attempt(path, cfg)
+        assert str(refused.value) == ("The audio lasts 0:00:02; the limit is 0:00:01 (h:mm:ss). "
+                                      "Cut it shorter to attach it.")
