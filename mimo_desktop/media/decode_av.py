@@ -144,46 +144,60 @@ def decode_frames(
     return frames, timestamps, info
 
 
-# Full-size frames held at once before shrinking: ~20 frames of 1080p (bounded peak for any video).
-_CHUNK_BYTES = 128 * 1024**2
+# Full-size frames held at once before shrinking: ~10 frames of 1080p (bounded peak for any video).
+_CHUNK_BYTES = 64 * 1024**2
 
 
 def _decode_in_chunks(
     decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None,
     progress: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A chunk of frames at a time, each shrunk at once, so full-size frames never pile up in memory."""
+    """A chunk of frames at a time, each shrunk at once into one preallocated tensor: full-size
+    frames never pile up, and the result is never concatenated (which would hold it twice)."""
     meta = decoder.metadata
     chunk = max(1, _CHUNK_BYTES // max(1, 3 * (meta.width or 1) * (meta.height or 1)))
-    frames, times = [], []
+    out: torch.Tensor | None = None
+    times = torch.empty(len(indices), dtype=torch.float64)
     for start in range(0, len(indices), chunk):
         if stop is not None and stop.is_set():  # a long video must not hold the app's closing hostage
             raise PreparationStopped("Preparing the video was stopped.")
         batch = decoder.get_frames_at(indices[start : start + chunk])
         data = batch.data
-        if size is not None and size[0] * size[1] < data.shape[-2] * data.shape[-1]:
-            data = _shrink(data, size)
-        frames.append(data)
-        times.append(batch.pts_seconds)
+        if out is None:
+            shrink = size is not None and size[0] * size[1] < data.shape[-2] * data.shape[-1]
+            shape = tuple(size) if shrink else tuple(data.shape[-2:])
+            out = torch.empty((len(indices), data.shape[1], *shape), dtype=torch.uint8)
+        end = start + data.shape[0]
+        if tuple(data.shape[-2:]) != tuple(out.shape[-2:]):
+            _shrink_into(data, out[start:end])
+        else:
+            out[start:end] = data
+        times[start:end] = batch.pts_seconds.to(torch.float64)
+        del batch, data
         if progress is not None:
             progress(min(len(indices), start + chunk) / max(1, len(indices)))
-    if not frames:
+    if out is None:
         return torch.empty((0, 3, 0, 0), dtype=torch.uint8), torch.empty(0)
-    return torch.cat(frames).contiguous(), torch.cat(times)
+    return out, times
 
 
-_SHRINK_BATCH = 8  # frames converted to float at once: 8 of 1080p are ~200 MB, a whole chunk would be ~2.5 GB
+_SHRINK_BATCH = 2  # frames converted to float at once: 2 of 1080p are ~50 MB (their antialiased pass as much)
+
+
+def _shrink_into(frames: torch.Tensor, out: torch.Tensor) -> None:
+    import torch.nn.functional as F
+
+    size = tuple(out.shape[-2:])
+    for start in range(0, frames.shape[0], _SHRINK_BATCH):
+        part = frames[start:start + _SHRINK_BATCH].float()
+        scaled = F.interpolate(part, size=size, mode="bilinear", align_corners=False, antialias=True)
+        out[start:start + part.shape[0]] = scaled.round_().clamp_(0, 255).to(torch.uint8)
 
 
 def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    import torch.nn.functional as F
-
-    out = []
-    for start in range(0, frames.shape[0], _SHRINK_BATCH):
-        part = frames[start:start + _SHRINK_BATCH].float()
-        scaled = F.interpolate(part, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
-        out.append(scaled.round_().clamp_(0, 255).to(torch.uint8))
-    return torch.cat(out)
+    out = torch.empty((frames.shape[0], frames.shape[1], *size), dtype=torch.uint8)
+    _shrink_into(frames, out)
+    return out
 
 
 @dataclass(frozen=True)
