@@ -18,6 +18,7 @@ Channels are resampled separately and averaged afterwards: the reference's order
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -38,6 +39,15 @@ def kernel_floats(rate: int, target: int) -> int:
     return new * (2 * width + orig)
 
 
+@functools.lru_cache(maxsize=16)
+def _kernel(rate: int, target: int) -> tuple[torch.Tensor, int]:
+    """torchaudio's own sinc kernel (and its width) for this pair: built once per pair of rates."""
+    import torchaudio
+
+    resample = torchaudio.transforms.Resample(rate, target)
+    return resample.kernel, int(resample.width)
+
+
 class StreamResampler:
     """Feed ``(channels, n)`` float32 chunks with ``push``; mono float32 at ``target`` comes out.
 
@@ -54,12 +64,9 @@ class StreamResampler:
         if rate == target:
             return
         if kernel_floats(rate, target) <= KERNEL_LIMIT:
-            import torchaudio
-
-            resample = torchaudio.transforms.Resample(rate, target)
             g = math.gcd(rate, target)
             self._orig, self._new = rate // g, target // g
-            self._kernel, self._width = resample.kernel, int(resample.width)
+            self._kernel, self._width = _kernel(rate, target)
             # torchaudio pads the whole signal with `width` zeros in front
             self._buffer = torch.zeros((channels, self._width), dtype=torch.float32)
         else:
