@@ -13,14 +13,13 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -38,37 +37,7 @@ from .attachments import (
     guess_kind,
 )
 from .media_worker import MediaResult, MediaWorker
-
-def local_files(mime: QMimeData) -> list[Path]:
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
-
-
-class MessageEdit(QPlainTextEdit):
-    submitted = Signal()
-    filesInserted = Signal(list)  # list[Path]
-    imageInserted = Signal(QImage)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-            event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
-        ):
-            self.submitted.emit()
-            return
-        super().keyPressEvent(event)
-
-    # paste and drop both come through here: files and pictures become attachments, text stays text
-    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 (Qt override)
-        return bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
-
-    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
-        files = local_files(source)
-        if files:
-            self.filesInserted.emit(files)
-        elif source.hasImage():
-            self.imageInserted.emit(QImage(source.imageData()))
-        else:
-            super().insertFromMimeData(source)
-
+from .message_edit import MessageEdit, local_files
 
 class Composer(QWidget):
     sendRequested = Signal(str, list)  # the text and the prepared DraftAttachments, in chip order
