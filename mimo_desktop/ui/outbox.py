@@ -8,6 +8,7 @@ next start (``BlobStore.recover``).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,17 @@ class AttachmentSaver(QObject):
         self.blobs = blobs
         self._background = Background(self, max_workers=1, name="mimo-attachment-copy")
         self._cache: Any = None
+        self._cache_lock = threading.Lock()
 
     @property
     def cache(self) -> Any:
         """Prepared media of sent attachments (media.cache.PreparedCache), on disk beside them."""
-        if self._cache is None:
-            from mimo_desktop.media.cache import PreparedCache  # numpy: built on first use, not at start-up
+        with self._cache_lock:
+            if self._cache is None:
+                from mimo_desktop.media.cache import PreparedCache  # numpy: built on first use, not at start-up
 
-            self._cache = PreparedCache(self.blobs.root / ".prepared")
-        return self._cache
+                self._cache = PreparedCache(self.blobs.root / ".prepared")
+            return self._cache
 
     def remember(self, items: list[Any]) -> None:
         """Sent items stay prepared for the next turns: in memory now, on disk in the background."""
@@ -74,7 +77,10 @@ class AttachmentSaver(QObject):
         media of attachments that are gone are swept from the disk cache."""
         self.copy_in_background(self.blobs.recover())
         if (self.blobs.root / ".prepared").is_dir():
-            self._background.run(self.cache.sweep, self._still_there, on_error=self._on_cache_failed)
+            self._background.run(self._sweep, on_error=self._on_cache_failed)  # numpy loads there, not here
+
+    def _sweep(self) -> int:
+        return self.cache.sweep(self._still_there)
 
     def _still_there(self, sha256: str) -> bool:
         return self.blobs.has(sha256) or self.blobs.pending_source(sha256) is not None

@@ -88,3 +88,27 @@ def test_a_kill_during_the_attachment_copy_keeps_the_question(tmp_path):
             assert hashlib.file_digest(f, "sha256").hexdigest() == sha
     finally:
         store.close()
+
+
+def test_the_app_start_removes_half_written_copies_and_finishes_interrupted_ones(qtbot, tmp_path, no_thread_leaks):
+    from mimo_desktop.app import build_window
+
+    home, clip = tmp_path / "home", tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 << 20))
+    with clip.open("rb") as f:
+        sha = hashlib.file_digest(f, "sha256").hexdigest()
+    store = Store.open(home)
+    store.blobs.reserve(clip, sha)  # the question was saved, then the app died before the copy
+    leftover = store.blobs.root / ".incoming-abc123"
+    leftover.write_bytes(b"x" * 1000)
+
+    window, controller = build_window(store, start_engine=False)
+    qtbot.addWidget(window)
+    try:
+        assert not leftover.exists()
+        qtbot.waitUntil(lambda: store.blobs.has(sha), timeout=10_000)
+        assert store.blobs.path_for(sha).read_bytes() == clip.read_bytes()
+        qtbot.waitUntil(lambda: not list((store.blobs.root / ".pending").glob("*.json")), timeout=10_000)
+    finally:
+        controller.shutdown()
+        store.close()
