@@ -255,12 +255,14 @@ class RemoteEngine:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         if self._client is None or self._model is None:
             raise EngineDied("The remote engine is not connected. Start it first.")
-        # Data URLs of large media are built here (base64 of a long clip takes a while): off the loop,
-        # so other requests' streams and the UI's events keep flowing meanwhile.
-        payload = await asyncio.to_thread(lambda: json.dumps(build_body(request, self._model)).encode())
+        # Data URLs of large media stream into the body from their files, a few MiB at a time on a
+        # worker thread: never built whole in memory, and the loop keeps serving other streams.
+        from mimo_desktop.media.openai_parts import json_request_content  # numpy: not on the start-up path
+
+        headers, payload = await json_request_content(build_body(request, self._model))
         try:
             async with self._client.stream("POST", "/chat/completions", content=payload,
-                                           headers={"Content-Type": "application/json"}) as response:
+                                           headers=headers) as response:
                 if response.status_code != 200:
                     content = await response.aread()
                     raise status_failure(response.status_code, content, response.headers,

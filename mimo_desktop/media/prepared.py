@@ -55,6 +55,9 @@ class PreparedMedia:
     # A video's sound as its own audio item (vLLM's MiMo takes video and audio
     # separately); its tokens are not in ``tokens``. None: no track, or not wanted.
     audio_track: PreparedMedia | None = None
+    # Digest of the processor settings it was prepared with (``cache.settings_key``): with
+    # ``sha256``, the key under which later turns find it prepared already.
+    settings: str | None = None
 
     @property
     def placeholder(self) -> str:
