@@ -8,6 +8,7 @@ links open in the system browser only after a click; ``mimo:`` links are the mes
 from __future__ import annotations
 
 import html
+import time
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -23,8 +24,10 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from mimo_desktop.core.conversation import Message, MessageState, Role
 
 from .markdown import code_blocks, render_markdown
+from .chat_older import FIRST_PAINT_BUDGET_S, FIRST_PAINT_HTML_CHARS, SEPARATOR, OlderMessages
 from .message_html import Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import BlockRenderer, StreamRegion
+from .text_viewer import show_text
 from .theme import html_colors
 
 # Actions the controller carries out; copy and thinking are handled here.
@@ -54,6 +57,7 @@ class ChatView(QTextBrowser):
         self._catch_up = QTimer(self, singleShot=True, interval=1)
         self._catch_up.timeout.connect(self._paint_now)
         self._dark = False
+        self._older = OlderMessages(self, self._renderer)
         self.show_placeholder()
 
     # ---------------------------------------------------------------- display
@@ -68,14 +72,16 @@ class ChatView(QTextBrowser):
 
     def show_placeholder(self, text: str = "Start a conversation: type a question below.") -> None:
         self._messages, self._stream, self._finish_with = [], None, None
+        self._older.reset()
         self.setHtml(f"<p style='color: gray; text-align: center; margin-top: 40px'>{html.escape(text)}</p>")
 
     def show_messages(self, messages: list[Message], branches: dict[int, Branch] | None = None) -> None:
         """Render the thread; a last message that is streaming gets a StreamRegion for its body.
 
         When the thread only grew (a question sent, an answer begun), the new messages are appended
-        and everything above keeps its rendered form; otherwise the document is rebuilt from
-        cached bodies, so Markdown is rendered once per message.
+        and everything above keeps its rendered form. Otherwise the newest messages are rendered at
+        once (within FIRST_PAINT_BUDGET_S) and the older ones are rendered on the Markdown worker and
+        put above them a few at a time, so a long conversation never blocks the window.
         """
         branches = dict(branches or {})
         if not messages:
@@ -88,31 +94,73 @@ class ChatView(QTextBrowser):
         self._stream, self._finish_with = None, None
         colors = html_colors(self._dark)
         streaming = messages[-1] if messages[-1].state is MessageState.STREAMING else None
-        new = messages[shown:] if grew else messages
-        parts = [self._message_html(m, colors) for m in (new[:-1] if streaming else new)]
+        finished = messages[:-1] if streaming else messages
+        if grew:
+            parts = [self._message_html(m, colors) for m in finished[shown:]]
+        else:
+            self._older.reset()
+            first, parts = self._newest_parts(finished, colors)
         if streaming is not None:
             parts.append(header_html(streaming) + attachments_html(streaming, colors))
         if grew:
             cursor = QTextCursor(self.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            cursor.insertHtml("<hr/>".join(parts))
+            cursor.insertHtml(SEPARATOR.join(parts))
         else:
-            self.setHtml("<hr/>".join(parts))
+            self.setHtml(SEPARATOR.join(parts))
+            self._older.start(finished[:first], colors)
         if streaming is not None:
             self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark, self._renderer)
             self._want = (streaming.text, streaming.reasoning)
             self._paint_now()
+        self.settle_layout()
         self.scroll_to_end()
 
-    def _message_html(self, msg: Message, colors) -> str:
+    def _newest_parts(self, finished: list[Message], colors) -> tuple[int, list[str]]:
+        """The HTML of the newest messages that fit the first paint's budget (at least one), and
+        the index of the first of them."""
+        started, parts, first, size = time.perf_counter(), [], len(finished), 0
+        while first > 0 and (not parts or (time.perf_counter() - started < FIRST_PAINT_BUDGET_S
+                                           and size < FIRST_PAINT_HTML_CHARS)):
+            first -= 1
+            parts.insert(0, self._message_html(finished[first], colors))
+            size += len(parts[0])
+        return first, parts
+
+    def _message_html(self, msg: Message, colors, body: str | None = None) -> str:
         key = (msg.id, hash(msg.text), self._dark)
+        if body is not None:
+            self._bodies[key] = body
         body = self._bodies.get(key)
         if body is None and msg.role is Role.ASSISTANT:
             body = render_markdown(msg.text, message_id=msg.id, dark=self._dark)
             self._bodies[key] = body
         return message_html(msg, self._branches.get(msg.id), colors, dark=self._dark,
                             thinking_open=msg.id in self._thinking_open, body=body)
+
+    def cached_body(self, msg: Message) -> str | None:
+        return self._bodies.get((msg.id, hash(msg.text), self._dark)) if msg.role is Role.ASSISTANT else ""
+
+    @property
+    def loading(self) -> bool:
+        """Older messages are still being put above the newest ones."""
+        return self._older.active
+
+    @property
+    def older_waiting(self) -> int:
+        """Older messages that come in when the reader scrolls up."""
+        return self._older.waiting
+
+    def visible_text(self) -> str:
+        """The text in the visible part of the view."""
+        rect = self.viewport().rect()
+        start = self.cursorForPosition(rect.topLeft()).position()
+        end = self.cursorForPosition(rect.bottomRight()).position()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return cursor.selection().toPlainText()
 
     def paint_stream(self, text: str, reasoning: str) -> None:
         if self._stream is None:
@@ -161,10 +209,18 @@ class ChatView(QTextBrowser):
     def shutdown(self) -> None:
         """Stop the Markdown worker (the app is closing)."""
         self._catch_up.stop()
+        self._older.reset()
         self._renderer.shutdown()
 
     def plain_text(self) -> str:
         return self.toPlainText()
+
+
+    def settle_layout(self) -> None:
+        """Finish the layout and give the scroll bar its range now, not from a later timer (Qt batches
+        documentSizeChanged): a scroll position set or read next is then the one that will show."""
+        layout = self.document().documentLayout()
+        layout.documentSizeChanged.emit(layout.documentSize())
 
     def scroll_to_end(self) -> None:
         bar = self.verticalScrollBar()
@@ -216,6 +272,8 @@ class ChatView(QTextBrowser):
             blocks = code_blocks(self.message_text(message_id))
             if 0 <= arg < len(blocks):
                 self._copy(blocks[arg], "code")
+        elif action == "show-all":
+            show_text(self, self.message_text(message_id))
         elif action == "thinking":
             self._thinking_open ^= {message_id}
             if self._stream is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mimo_desktop.core.conversation import GenerationStats, Message, MessageState, Role
 
-from .markdown import render_markdown
+from .markdown import fold_long_runs, has_long_runs, render_markdown
 from .theme import HtmlColors
 
 ROLE_LABEL = {Role.USER: "You", Role.ASSISTANT: "MiMo", Role.SYSTEM: "System"}
@@ -71,7 +71,7 @@ def reasoning_html(text: str, colors: HtmlColors) -> str:
 
 
 def user_body_html(text: str) -> str:
-    return "<p>" + html.escape(text).replace("\n", "<br/>") + "</p>"
+    return "<p>" + html.escape(fold_long_runs(text)).replace("\n", "<br/>") + "</p>"
 
 
 def stats_text(stats: GenerationStats) -> str:
@@ -103,6 +103,8 @@ def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
         if stats:
             bits.append(f"<span style='color:{colors.muted}'>{html.escape(stats)}</span>")
     actions = [link("copy", msg.id, "Copy")]
+    if has_long_runs(msg.text):
+        actions.append(link("show-all", msg.id, f"Show all {len(msg.text):,} characters"))
     if msg.reasoning:
         actions.append(link("copy-thinking", msg.id, "Copy with thinking"))
     if msg.role is Role.USER:
