@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
 
-from .markdown import BlockSplitter, plain_code, render_with_count
+from .markdown import FOLD_CHARS, FOLD_MARK, BlockSplitter, plain_code, render_with_count
 from .message_html import reasoning_html, thinking_collapsed_html
 from .theme import HtmlColors
 
 log = logging.getLogger(__name__)
 PAINT_BUDGET_S = 0.005  # time one paint may spend inserting finished blocks
+_SPACES = re.compile(r"(\s+)")
 LONG_TAIL_CHARS = 4000  # an open block longer than this grows as plain text until it is finished
 
 
@@ -56,6 +58,33 @@ def render_block(block: str, message_id: int, code_index: list[int], dark: bool)
     return out
 
 
+class RunFolder:
+    """Cuts unbroken runs to FOLD_CHARS in text that arrives piece by piece, as fold_long_runs does
+    for a whole text: the streamed view of a 1 MiB line of base64 stays a short line."""
+
+    def __init__(self) -> None:
+        self._run = 0  # length of the unbroken run the text so far ends in
+        self._cut = False
+
+    def feed(self, piece: str) -> str:
+        out = []
+        for part in _SPACES.split(piece):
+            if not part:
+                continue
+            if part[0].isspace():
+                self._run, self._cut = 0, False
+                out.append(part)
+                continue
+            room = FOLD_CHARS - self._run
+            self._run += len(part)
+            if room > 0:
+                out.append(part[:room])
+            if self._run > FOLD_CHARS and not self._cut:
+                self._cut = True
+                out.append(FOLD_MARK)
+        return "".join(out)
+
+
 def _collapsed_block() -> QTextBlockFormat:
     """A block format of no height, for a block that may stay empty."""
     fmt = QTextBlockFormat()
@@ -85,7 +114,8 @@ class StreamRegion:
         self._answer_started = False
         self._open_code: int | None = None  # the open fence shown (its body's offset in the text)
         self._long_tail: int | None = None  # the long open block shown as plain text (its offset)
-        self._long_shown = 0  # characters of it on screen
+        self._long_shown = 0  # characters of it painted (unbroken runs are cut: see RunFolder)
+        self._fold = RunFolder()
         self._code_live_start = 0  # where the open fence's unfinished last line is shown
         self._code_shown = 0  # characters of the open fence's body shown for good
         self.closed = False
@@ -198,12 +228,15 @@ class StreamRegion:
         if self._long_tail != start:
             self._replace_tail("")
             self._long_tail, self._long_shown = start, 0
+            self._fold = RunFolder()
             self._open_code = None
         new = text[start + self._long_shown:]
         if new:
-            self._cursor.movePosition(QTextCursor.MoveOperation.End)
-            self._cursor.insertText(new, QTextCharFormat())
+            shown = self._fold.feed(new)
             self._long_shown += len(new)
+            if shown:
+                self._cursor.movePosition(QTextCursor.MoveOperation.End)
+                self._cursor.insertText(shown, QTextCharFormat())
 
     def _paint_thinking(self, reasoning: str) -> None:
         finished = self._think_splitter.feed(reasoning)

@@ -102,3 +102,16 @@ def test_a_pasted_unbroken_line_in_a_question_is_folded_too(qtbot, window, store
     window.controller.open_conversation(conv.id)
     text = window.chat.plain_text()
     assert "xxxx" in text and len(text) < 10_000 and "Show all 300,000 characters" in text
+
+
+def test_a_streamed_unbroken_mebibyte_line_stays_short_on_screen_and_is_stored_whole(qtbot, engine_window, store):
+    from chat_helpers import send, wait_idle
+
+    send(qtbot, engine_window, "run=1024 tokens=2")
+    wait_idle(qtbot, engine_window, timeout=60000)
+    [conv] = store.conversations()
+    answer = store.thread(conv.id)[-1]
+    assert len(answer.text) == 1024 * 1024 + len("\n\nt0 t1 ")
+    text = engine_window.chat.plain_text()
+    assert "QUJDQUJD" in text and "t0 t1" in text and len(text) < 10_000
+    assert f"Show all {len(answer.text):,} characters" in text
