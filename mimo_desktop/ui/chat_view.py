@@ -2,7 +2,8 @@
 
 Finished messages are rendered once per thread change; an answer that streams is painted by a
 StreamRegion at the end of the same document. Rendered Markdown never loads remote resources;
-links open in the system browser only after a click; ``mimo:`` links are the message actions.
+a web link shows its address on hover and opens in the system browser only after the user agrees;
+``mimo:`` links are the message actions the app itself writes (the model's Markdown cannot make one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
+    QCursor,
     QDesktopServices,
     QGuiApplication,
     QTextBlockFormat,
@@ -19,7 +21,7 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
 )
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
 
@@ -27,6 +29,7 @@ from .markdown import code_blocks, render_markdown
 from .chat_older import FIRST_PAINT_BUDGET_S, FIRST_PAINT_HTML_CHARS, SEPARATOR, OlderMessages
 from .message_html import Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import BlockRenderer, StreamRegion
+from .links import confirm_open_link
 from .text_viewer import show_text
 from .theme import html_colors
 
@@ -38,6 +41,7 @@ class ChatView(QTextBrowser):
     actionRequested = Signal(str, int, int)  # action, message id, argument (branch step)
     copied = Signal(str)  # what went to the clipboard, for the status bar
     streamFinished = Signal(int)  # message id: its footer is shown
+    linkHovered = Signal(str)  # the address of the web link under the pointer, "" when none
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +50,7 @@ class ChatView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._on_anchor_clicked)
+        self.highlighted.connect(self._on_link_hovered)
         self._messages: list[Message] = []
         self._branches: dict[int, Branch] = {}
         self._thinking_open: set[int] = set()
@@ -253,9 +258,20 @@ class ChatView(QTextBrowser):
     @Slot(QUrl)
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() in ("http", "https", "mailto"):
-            QDesktopServices.openUrl(url)
+            if confirm_open_link(self, url):
+                QDesktopServices.openUrl(url)
         elif url.scheme() == "mimo":
             self.run_action(url.path())
+
+    @Slot(QUrl)
+    def _on_link_hovered(self, url: QUrl) -> None:
+        """A web link shows where it goes before it is clicked."""
+        address = url.toString() if url.scheme() in ("http", "https", "mailto") else ""
+        self.linkHovered.emit(address)
+        if address:
+            QToolTip.showText(QCursor.pos(), address, self)
+        else:
+            QToolTip.hideText()
 
     def run_action(self, path: str) -> None:
         """``path`` as in the links: ``regenerate/12``, ``branch/12/-1``, ``copy-code/12/0``."""

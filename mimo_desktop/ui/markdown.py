@@ -1,6 +1,7 @@
 """Markdown to the HTML subset QTextDocument renders, with Pygments-highlighted code.
 
-Raw HTML in the model's answer is shown as text, never interpreted (html=False).
+Raw HTML in the model's answer is shown as text, never interpreted (html=False); so is a link to
+anything but http(s) and mail (a ``mimo:`` link the model writes is not an app action).
 Every fenced code block gets a "Copy code" link (``mimo:copy-code/<message>/<n>``) that the chat
 view turns into a clipboard copy; ``n`` counts code blocks from the start of the message.
 """
@@ -28,9 +29,19 @@ def _markdown():
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table").enable("strikethrough")
+    md.validateLink = _safe_link
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
     return md
+
+
+LINK_SCHEMES = ("http:", "https:", "mailto:")
+
+
+def _safe_link(url: str) -> bool:
+    """Only web and mail links become links. Anything else the model writes, ``mimo:`` app actions
+    above all, stays text: app actions come from the app's own buttons only."""
+    return url.strip().lower().startswith(LINK_SCHEMES)
 
 
 def warm_up() -> None:
