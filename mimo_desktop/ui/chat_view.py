@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -31,6 +32,7 @@ from .message_html import Branch, attachments_html, footer_html, header_html, me
 from .stream_render import BlockRenderer, StreamRegion
 from .links import confirm_open_link
 from .text_viewer import show_text
+from .waiting import WaitingLine, waiting_html
 from .theme import html_colors
 
 # Actions the controller carries out; copy and thinking are handled here.
@@ -63,6 +65,8 @@ class ChatView(QTextBrowser):
         self._catch_up.timeout.connect(self._paint_now)
         self._dark = False
         self._older = OlderMessages(self, self._renderer)
+        self.waiting_phase: Callable[[], str] = lambda: "waiting for the model"
+        self._waiting = WaitingLine(self)
         self.show_placeholder()
 
     # ---------------------------------------------------------------- display
@@ -119,6 +123,7 @@ class ChatView(QTextBrowser):
             self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark, self._renderer)
             self._want = (streaming.text, streaming.reasoning)
             self._paint_now()
+            self._waiting.start(streaming.id)
         self.settle_layout()
         self.scroll_to_end()
 
@@ -198,6 +203,7 @@ class ChatView(QTextBrowser):
         elif finishing:
             message, branch = self._finish_with
             self._finish_with, self._stream = None, None
+            self._waiting.stop()
             stream.append_footer(footer_html(message, branch, html_colors(self._dark)))
             self._bodies[(message.id, hash(message.text), self._dark)] = "".join(stream.rendered_html)
             self._messages[-1] = message
@@ -207,6 +213,15 @@ class ChatView(QTextBrowser):
         if follow:
             self.scroll_to_end()
 
+    def show_waiting(self, line: str) -> None:
+        """Called by the waiting line's timer while the streaming answer has nothing yet."""
+        if self._stream is not None and self._finish_with is None:
+            self._stream.show_waiting(waiting_html(line, html_colors(self._dark)))
+
+    @property
+    def waiting_for_first_token(self) -> bool:
+        return self._stream is not None and not self._stream.text and not self._stream.reasoning
+
     @property
     def streaming_message_id(self) -> int | None:
         return self._stream.message_id if self._stream else None
@@ -214,6 +229,7 @@ class ChatView(QTextBrowser):
     def shutdown(self) -> None:
         """Stop the Markdown worker (the app is closing)."""
         self._catch_up.stop()
+        self._waiting.stop()
         self._older.reset()
         self._renderer.shutdown()
 

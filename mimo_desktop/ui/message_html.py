@@ -87,6 +87,16 @@ def stats_text(stats: GenerationStats) -> str:
     return " · ".join(parts)
 
 
+def failure_text(msg: Message) -> str:
+    """What happened to a failed answer: none at all, or how far it got before it broke off."""
+    error = msg.error or "unknown error"
+    if not msg.text.strip() and not msg.reasoning.strip():
+        return f"No answer: {error}"
+    tokens = msg.stats.output_tokens
+    got = f"after {tokens} token{'s' if tokens != 1 else ''}" if tokens else "part of the way"
+    return f"Failed {got}: {error}"
+
+
 def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
     """State, statistics and actions under a message (nothing while it streams)."""
     if msg.state is MessageState.STREAMING:
@@ -96,9 +106,8 @@ def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
         note = "Stopped" + (f": {msg.error}" if msg.error else "")
         bits.append(f"<span style='color:{colors.warning}'><b>{html.escape(note)}</b></span>")
     elif msg.state is MessageState.FAILED:
-        bits.append(f"<span style='color:{colors.error}'><b>Failed: {html.escape(msg.error or 'unknown error')}"
-                    "</b></span>")
-    if msg.role is Role.ASSISTANT:
+        bits.append(f"<span style='color:{colors.error}'><b>{html.escape(failure_text(msg))}</b></span>")
+    if msg.role is Role.ASSISTANT and msg.state is not MessageState.FAILED:  # a failure says how far it got
         stats = stats_text(msg.stats)
         if stats:
             bits.append(f"<span style='color:{colors.muted}'>{html.escape(stats)}</span>")

@@ -151,6 +151,11 @@ class StreamRegion:
                 self._replace_tail(self._tail_html(self._splitter.tail(text)))
         return True
 
+    def show_waiting(self, html: str) -> None:
+        """Until the first word or thought arrives: a line that says what is happening."""
+        if not self.text and not self.reasoning and not self.closed:
+            self._replace_tail(html)
+
     def close(self) -> None:
         """The text is complete: its last block goes to be rendered like the others."""
         if self.closed:
