@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -27,10 +28,13 @@ from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 from mimo_desktop.core.conversation import Message, MessageState, Role
 
 from .markdown import code_blocks, render_markdown
+from .chat_media import SCHEME as MEDIA_SCHEME
+from .chat_media import ChatMedia
 from .chat_older import FIRST_PAINT_BUDGET_S, FIRST_PAINT_HTML_CHARS, SEPARATOR, OlderMessages
 from .message_html import Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import BlockRenderer, StreamRegion
 from .links import confirm_open_link
+from .media_viewer import open_media
 from .text_viewer import show_text
 from .waiting import WaitingLine, waiting_html
 from .theme import html_colors
@@ -65,13 +69,15 @@ class ChatView(QTextBrowser):
         self._catch_up.timeout.connect(self._paint_now)
         self._dark = False
         self._older = OlderMessages(self, self._renderer)
+        self.media = ChatMedia(self.document, self)
+        self.media.tileChanged.connect(self._on_tile_changed)
         self.waiting_phase: Callable[[], str] = lambda: "waiting for the model"
         self._waiting = WaitingLine(self)
         self.show_placeholder()
 
     # ---------------------------------------------------------------- display
     def set_dark(self, dark: bool) -> None:
-        self._dark = dark
+        self._dark = self.media.dark = dark
         if self._messages and self._stream is None:
             self.show_messages(self._messages, self._branches)
 
@@ -101,6 +107,7 @@ class ChatView(QTextBrowser):
                 and all(self._branches.get(m.id) == branches.get(m.id) for m in messages[:shown]))
         self._messages, self._branches = list(messages), branches
         self._stream, self._finish_with = None, None
+        self.media.know(a for m in messages for a in m.attachments)
         colors = html_colors(self._dark)
         streaming = messages[-1] if messages[-1].state is MessageState.STREAMING else None
         finished = messages[:-1] if streaming else messages
@@ -232,6 +239,7 @@ class ChatView(QTextBrowser):
         self._waiting.stop()
         self._older.reset()
         self._renderer.shutdown()
+        self.media.shutdown()
 
     def plain_text(self) -> str:
         return self.toPlainText()
@@ -252,6 +260,8 @@ class ChatView(QTextBrowser):
         return bar.value() >= bar.maximum() - 4
 
     def loadResource(self, kind: int, url: QUrl):  # noqa: N802 (Qt override)
+        if url.scheme() == MEDIA_SCHEME:  # the app's own tiles of the messages' attachments
+            return self.media.image(url.path())
         # Never fetch anything from the network or disk for rendered Markdown (tracking pixels, etc.).
         if kind == QTextDocument.ResourceType.ImageResource.value or url.scheme() in ("http", "https", "file"):
             return None
@@ -304,6 +314,8 @@ class ChatView(QTextBrowser):
             blocks = code_blocks(self.message_text(message_id))
             if 0 <= arg < len(blocks):
                 self._copy(blocks[arg], "code")
+        elif action == "media":
+            self._open_media(message_id, arg)
         elif action == "show-all":
             show_text(self, self.message_text(message_id))
         elif action == "thinking":
@@ -312,6 +324,17 @@ class ChatView(QTextBrowser):
                 self.show_messages(self._messages, self._branches)
         elif action in CONTROLLER_ACTIONS:
             self.actionRequested.emit(action, message_id, arg)
+
+    def _open_media(self, message_id: int, index: int) -> None:
+        msg = next((m for m in self._messages if m.id == message_id), None)
+        if msg is None or not 0 <= index < len(msg.attachments) or self.media.path_of is None:
+            return
+        att = msg.attachments[index]
+        open_media(self, Path(self.media.path_of(att)), att.kind, att.name, self.media.preview_of(att.sha256))
+
+    @Slot(str)
+    def _on_tile_changed(self, _sha256: str) -> None:
+        self.viewport().update()
 
     def _copy(self, text: str, what: str) -> None:
         QGuiApplication.clipboard().setText(text)

@@ -42,6 +42,7 @@ class ChatController(QObject):
         self._preparing: dict[str, str] = {}  # request id -> names of the earlier media being prepared
         window.chat.actionRequested.connect(self._on_message_action)
         window.chat.waiting_phase = self._waiting_phase
+        window.chat.media.path_of = store.attachment_path
         window.stopRequested.connect(self.stop)
         window.composer.stopRequested.connect(self.stop)
         window.cancelEditRequested.connect(self.cancel_edit)

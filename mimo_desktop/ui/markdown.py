@@ -32,6 +32,7 @@ def _markdown():
     md.validateLink = _safe_link
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
+    md.add_render_rule("image", _render_blocked_image)
     return md
 
 
@@ -79,6 +80,15 @@ def has_long_runs(text: str) -> bool:
 def code_blocks(text: str) -> list[str]:
     """The contents of the message's code blocks, in the numbering the copy links use."""
     return [t.content for t in _markdown().parse(text) if t.type in ("fence", "code_block")]
+
+
+def _render_blocked_image(self, tokens, idx, options, env) -> str:
+    """The model's images are never loaded (tracking pixels): their alt text and address instead."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    src = token.attrGet("src") or ""
+    return (f"<span style='color:#80868b'>[🖼 {html.escape(alt)}"
+            f"{f' · not loaded: {html.escape(str(src))}' if src else ''}]</span>")
 
 
 def _render_fence(self, tokens, idx, options, env) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from mimo_desktop.core.conversation import GenerationStats, Message, MessageState, Role
 
+from .chat_media import attachment_tiles_html
 from .markdown import fold_long_runs, has_long_runs, render_markdown
 from .theme import HtmlColors
 
@@ -37,11 +38,8 @@ def header_html(msg: Message) -> str:
 
 
 def attachments_html(msg: Message, colors: HtmlColors) -> str:
-    return "".join(
-        f"<p style='margin:0'>📎 {html.escape(a.name)} <span style='color:{colors.muted}'>({a.kind}"
-        f"{f', {a.tokens} tokens' if a.tokens is not None else ''})</span></p>"
-        for a in msg.attachments
-    )
+    """The message's media as tiles (thumbnail, poster, waveform) that open a viewer when clicked."""
+    return attachment_tiles_html(msg.id, msg.attachments, colors.muted)
 
 
 def thinking_facts(reasoning: str, seconds: float | None) -> str:
