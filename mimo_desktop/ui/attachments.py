@@ -126,6 +126,7 @@ def elide_middle(name: str, metrics: Any, width: int) -> str:
 
 class AttachmentChip(QFrame):
     removeRequested = Signal(int)
+    previewRequested = Signal(object, str)  # file, kind: by default shown in the chat's viewers
 
     def __init__(self, chip_id: int, draft: DraftAttachment, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,9 +156,18 @@ class AttachmentChip(QFrame):
         self.remove.setAccessibleName(f"Remove {draft.path.name}")
         self.remove.setToolTip(f"Remove {draft.path.name}")
         self.remove.clicked.connect(self._on_remove)
+        self._file = (draft.path, draft.kind)
+        self.show_button = QToolButton()  # also: double-click the chip
+        self.show_button.setObjectName("chipPreviewButton")
+        self.show_button.setText("⤢")
+        self.show_button.setAccessibleName(f"Preview {draft.path.name}")
+        self.show_button.setToolTip(f"Preview {draft.path.name}")
+        self.show_button.clicked.connect(self._on_preview)
+        self.previewRequested.connect(self._open_viewer)
 
         head = QHBoxLayout()
         head.addWidget(self.name, 1)
+        head.addWidget(self.show_button)
         head.addWidget(self.remove)
         text = QVBoxLayout()
         text.addLayout(head)
@@ -173,6 +183,19 @@ class AttachmentChip(QFrame):
     @Slot()
     def _on_remove(self) -> None:
         self.removeRequested.emit(self.chip_id)
+
+    @Slot()
+    def _on_preview(self) -> None:
+        self.previewRequested.emit(*self._file)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._on_preview()
+
+    @Slot(object, str)
+    def _open_viewer(self, path: Path, kind: str) -> None:
+        from .media_viewer import open_media  # it imports this module
+
+        open_media(self, Path(path), kind, Path(path).name)
 
     def show_preparing(self) -> None:
         self.busy.show()

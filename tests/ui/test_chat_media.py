@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from chat_helpers import click_link
-from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 
 from mimo_desktop.core.conversation import Role
@@ -110,3 +110,25 @@ def test_a_missing_attachment_file_says_so_instead_of_a_picture(qtbot, window, s
     viewer = window.chat.findChild(ImageViewer)
     assert "missing" in viewer.note.text()
     viewer.close()
+
+
+def test_a_composer_chip_previews_its_file_in_the_same_viewers_before_sending(qtbot, window, tmp_path):
+    from composer.helpers import chip, drop, wait_prepared
+
+    photo = make_photo(tmp_path / "lake.jpg")
+    voice = make_recording(tmp_path / "memo.wav")
+    assert drop(window.composer, photo, voice)
+    wait_prepared(qtbot, window.composer, 2)
+    first = chip(window.composer, 0)
+    assert first.show_button.accessibleName() == "Preview lake.jpg"
+    qtbot.mouseClick(first.show_button, Qt.MouseButton.LeftButton)
+    viewer = first.findChild(ImageViewer)
+    assert viewer is not None and viewer.isVisible()
+    assert viewer.view.item.pixmap().size().toTuple() == (1280, 853)
+    viewer.close()
+    second = chip(window.composer, 1)
+    qtbot.mouseDClick(second, Qt.MouseButton.LeftButton)
+    player = second.findChild(MediaPlayer)
+    assert player is not None and player.kind == "audio"
+    qtbot.waitUntil(lambda: player.player.duration() > 0, timeout=10000)
+    player.close()
