@@ -35,7 +35,7 @@ FIRST_PAINT_HTML_CHARS = 30_000
 INSERT_HTML_CHARS = 12_000  # older messages inserted per event-loop turn
 ON_DEMAND_AFTER_S = 0.025  # an insert slower than this: insert the rest only when scrolled to the top
 NEAR_TOP_PX = 40
-SEPARATOR = "<hr/>"
+SEPARATOR = ""  # turns are told apart by their cards and spacing, not by rules
 
 
 class OlderMessages(QObject):

@@ -117,7 +117,7 @@ class ChatView(QTextBrowser):
             self._older.reset()
             first, parts = self._newest_parts(finished, colors)
         if streaming is not None:
-            parts.append(header_html(streaming) + attachments_html(streaming, colors))
+            parts.append(header_html(streaming, colors) + attachments_html(streaming, colors))
         if grew:
             cursor = QTextCursor(self.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)

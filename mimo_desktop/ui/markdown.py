@@ -33,6 +33,8 @@ def _markdown():
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
     md.add_render_rule("image", _render_blocked_image)
+    md.add_render_rule("table_open", lambda *_a: TABLE_OPEN)
+    md.add_render_rule("heading_open", _render_heading_open)
     return md
 
 
@@ -82,12 +84,24 @@ def code_blocks(text: str) -> list[str]:
     return [t.content for t in _markdown().parse(text) if t.type in ("fence", "code_block")]
 
 
+# QTextDocument draws no grid unless the table asks for one; "collapse" makes it single lines.
+TABLE_OPEN = ("<table border='1' cellspacing='0' cellpadding='5' width='100%'"
+              " style='border-collapse: collapse; border-color: #9aa0a6; margin: 6px 0'>\n")
+# Qt's defaults make an H1 1.7 times the body (xx-large): headings here stay close to the text.
+HEADING_SIZE = {"h1": "x-large", "h2": "large", "h3": "medium", "h4": "medium", "h5": "medium", "h6": "medium"}
+
+
+def _render_heading_open(self, tokens, idx, options, env) -> str:
+    tag = tokens[idx].tag
+    return f"<{tag} style='font-size: {HEADING_SIZE.get(tag, 'medium')}; margin-top: 12px; margin-bottom: 4px'>"
+
+
 def _render_blocked_image(self, tokens, idx, options, env) -> str:
     """The model's images are never loaded (tracking pixels): their alt text and address instead."""
     token = tokens[idx]
     alt = self.renderInlineAsText(token.children or [], options, env) or "image"
     src = token.attrGet("src") or ""
-    return (f"<span style='color:#80868b'>[🖼 {html.escape(alt)}"
+    return (f"<span style='color:#80868b'>[image: {html.escape(alt)}"
             f"{f' · not loaded: {html.escape(str(src))}' if src else ''}]</span>")
 
 
@@ -96,8 +110,9 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     lang = token.info.strip().split(" ")[0] if token.info else ""
     index = env.get("code_index", 0)
     env["code_index"] = index + 1
-    bar = (f"<p style='margin:4px 0 0 0'><a href='mimo:copy-code/{env.get('message_id', 0)}/{index}'>"
-           f"Copy code</a>{f' &nbsp;<small>{html.escape(lang)}</small>' if lang else ''}</p>")
+    bar = (f"<p style='margin:6px 0 0 0'><small>{f'{html.escape(lang)} &nbsp;' if lang else ''}"
+           f"<a href='mimo:copy-code/{env.get('message_id', 0)}/{index}' style='text-decoration: none'>"
+           f"❐ Copy code</a></small></p>")
     return bar + highlight_code(token.content, lang, dark=env.get("dark", False))
 
 

@@ -27,14 +27,20 @@ class Branch:
     count: int
 
 
-def link(action: str, message_id: int, label: str, arg: str | None = None) -> str:
+def link(action: str, message_id: int, label: str, arg: str | None = None, color: str | None = None) -> str:
     href = f"mimo:{action}/{message_id}" + (f"/{arg}" if arg is not None else "")
-    return f"<a href='{href}'>{label}</a>"
+    style = "text-decoration: none" + (f"; color: {color}" if color else "")
+    return f"<a href='{href}' style='{style}'>{label}</a>"
 
 
-def header_html(msg: Message) -> str:
+ACTION_LABEL = {"copy": "❐ Copy", "copy-thinking": "❐ Copy with thinking", "edit": "✎ Edit",
+                "retry": "↻ Retry", "regenerate": "↻ Regenerate"}
+
+
+def header_html(msg: Message, colors: HtmlColors | None = None) -> str:
     who = ROLE_LABEL.get(msg.role, msg.role.value)
-    return f"<p style='margin-top:10px; margin-bottom:2px'><b>{who}</b></p>"
+    color = f"; color:{colors.muted}" if colors is not None else ""
+    return f"<p style='margin-top:14px; margin-bottom:3px{color}'><small><b>{who}</b></small></p>"
 
 
 def attachments_html(msg: Message, colors: HtmlColors) -> str:
@@ -109,28 +115,33 @@ def footer_html(msg: Message, branch: Branch | None, colors: HtmlColors) -> str:
         stats = stats_text(msg.stats)
         if stats:
             bits.append(f"<span style='color:{colors.muted}'>{html.escape(stats)}</span>")
-    actions = [link("copy", msg.id, "Copy")]
+    def act(name: str, label: str | None = None) -> str:
+        return link(name, msg.id, label or ACTION_LABEL[name], color=colors.action)
+
+    actions = [act("copy")]
     if has_long_runs(msg.text):
-        actions.append(link("show-all", msg.id, f"Show all {len(msg.text):,} characters"))
+        actions.append(act("show-all", f"⤢ Show all {len(msg.text):,} characters"))
     if msg.reasoning:
-        actions.append(link("copy-thinking", msg.id, "Copy with thinking"))
+        actions.append(act("copy-thinking"))
     if msg.role is Role.USER:
-        actions.append(link("edit", msg.id, "Edit"))
+        actions.append(act("edit"))
     elif msg.state in (MessageState.FAILED, MessageState.STOPPED):
-        actions.append(link("retry", msg.id, "Retry"))
+        actions.append(act("retry"))
     else:
-        actions.append(link("regenerate", msg.id, "Regenerate"))
+        actions.append(act("regenerate"))
     if branch is not None and branch.count > 1:
-        actions.append(f"{link('branch', msg.id, '&lt;', '-1')} {branch.index}/{branch.count} "
-                       f"{link('branch', msg.id, '&gt;', '1')}")
+        actions.append(f"{link('branch', msg.id, '‹', '-1', colors.action)} {branch.index}/{branch.count} "
+                       f"{link('branch', msg.id, '›', '1', colors.action)}")
     bits.append(f"<small>{SEP.join(actions)}</small>")
     return f"<p style='margin-top:2px; margin-bottom:6px'>{SEP.join(bits)}</p>"
 
 
 def message_html(msg: Message, branch: Branch | None, colors: HtmlColors, *,
                  dark: bool = False, thinking_open: bool = False, body: str | None = None) -> str:
-    """A finished message; ``body`` is its Markdown already rendered, where the caller kept it."""
-    parts = [header_html(msg), attachments_html(msg, colors)]
+    """A finished message; ``body`` is its Markdown already rendered, where the caller kept it.
+
+    The user's turns sit in a tinted card; the model's on the plain background, as chat apps do."""
+    parts = [header_html(msg, colors), attachments_html(msg, colors)]
     if msg.reasoning:
         show = thinking_expanded_html if thinking_open else thinking_collapsed_html
         parts.append(show(msg.id, msg.reasoning, colors, msg.stats.thinking_s))
@@ -141,4 +152,12 @@ def message_html(msg: Message, branch: Branch | None, colors: HtmlColors, *,
     else:
         parts.append(user_body_html(msg.text))
     parts.append(footer_html(msg, branch, colors))
+    if msg.role is Role.USER:
+        return user_card("".join(parts), colors)
     return "".join(parts)
+
+
+def user_card(inner: str, colors: HtmlColors) -> str:
+    return (f"<table width='100%' cellspacing='0' cellpadding='10' border='1'"
+            f" style='border-collapse: collapse; border-color: {colors.user_edge}; margin-top: 10px'>"
+            f"<tr><td bgcolor='{colors.user_turn}'>{inner}</td></tr></table>")
