@@ -36,6 +36,7 @@ from .stream_render import BlockRenderer, StreamRegion
 from .links import confirm_open_link
 from .media_viewer import open_media
 from .text_viewer import show_text
+from .thinking import toggle_thinking_in_place
 from .waiting import WaitingLine, waiting_html
 from .theme import html_colors
 
@@ -211,6 +212,8 @@ class ChatView(QTextBrowser):
             message, branch = self._finish_with
             self._finish_with, self._stream = None, None
             self._waiting.stop()
+            self._thinking_open.discard(message.id)
+            self._thinking_open |= {message.id} if stream.thinking_open else set()
             stream.append_footer(footer_html(message, branch, html_colors(self._dark)))
             self._bodies[(message.id, hash(message.text), self._dark)] = "".join(stream.rendered_html)
             self._messages[-1] = message
@@ -319,11 +322,22 @@ class ChatView(QTextBrowser):
         elif action == "show-all":
             show_text(self, self.message_text(message_id))
         elif action == "thinking":
-            self._thinking_open ^= {message_id}
-            if self._stream is None:
-                self.show_messages(self._messages, self._branches)
+            stream = self._stream
+            if stream is not None and stream.message_id == message_id:
+                stream.set_thinking_open(not stream.thinking_open)
+                self._thinking_open.discard(message_id)
+                self._thinking_open |= {message_id} if stream.thinking_open else set()
+            else:
+                self._thinking_open ^= {message_id}
+                toggle_thinking_in_place(self, message_id)
         elif action in CONTROLLER_ACTIONS:
             self.actionRequested.emit(action, message_id, arg)
+
+    def message(self, message_id: int) -> Message | None:
+        return next((m for m in self._messages if m.id == message_id), None)
+
+    def thinking_is_open(self, message_id: int) -> bool:
+        return message_id in self._thinking_open
 
     def _open_media(self, message_id: int, index: int) -> None:
         msg = next((m for m in self._messages if m.id == message_id), None)

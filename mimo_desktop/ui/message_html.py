@@ -54,22 +54,33 @@ def thinking_facts(reasoning: str, seconds: float | None) -> str:
     return f"{words} word{'s' if words != 1 else ''}{took}"
 
 
-def thinking_collapsed_html(msg_id: int, reasoning: str, colors: HtmlColors, seconds: float | None = None) -> str:
-    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▸ Thinking')}"
+def thinking_line_html(msg_id: int, reasoning: str, colors: HtmlColors, open_: bool,
+                       seconds: float | None = None) -> str:
+    """The toggle line alone: ▾ (open) or ▸ (folded), with how much was thought."""
+    arrow = "▾" if open_ else "▸"
+    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, f'{arrow} Thinking')}"
             f" <small>({thinking_facts(reasoning, seconds)})</small></p>")
 
 
+def thinking_collapsed_html(msg_id: int, reasoning: str, colors: HtmlColors, seconds: float | None = None) -> str:
+    return thinking_line_html(msg_id, reasoning, colors, False, seconds)
+
+
 def thinking_expanded_html(msg_id: int, reasoning: str, colors: HtmlColors, seconds: float | None = None) -> str:
-    return (f"<p style='margin:0; color:{colors.thinking}'>{link('thinking', msg_id, '▾ Thinking')}"
-            f" <small>({thinking_facts(reasoning, seconds)})</small></p>"
-            + reasoning_html(reasoning, colors))
+    return thinking_line_html(msg_id, reasoning, colors, True, seconds) + reasoning_html(reasoning, colors, msg_id)
 
 
-def reasoning_html(text: str, colors: HtmlColors) -> str:
+def thought_mark(msg_id: int) -> str:
+    """The anchor name on the thinking text of a finished message: what folding it removes."""
+    return f"thought-{msg_id}"
+
+
+def reasoning_html(text: str, colors: HtmlColors, msg_id: int | None = None) -> str:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    open_, close = (f"<a name='{thought_mark(msg_id)}'>", "</a>") if msg_id is not None else ("", "")
     return "".join(
-        f"<p style='color:{colors.thinking}; margin-left:12px'><i>"
-        f"{html.escape(p.strip()).replace(chr(10), '<br/>')}</i></p>"
+        f"<p style='color:{colors.thinking}; margin-left:12px'><i>{open_}"
+        f"{html.escape(p.strip()).replace(chr(10), '<br/>')}{close}</i></p>"
         for p in paragraphs
     )
 

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
 
 from .markdown import FOLD_CHARS, FOLD_MARK, BlockSplitter, plain_code, render_with_count
-from .message_html import reasoning_html, thinking_collapsed_html
+from .message_html import reasoning_html, thinking_collapsed_html, thinking_line_html
 from .theme import HtmlColors
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,9 @@ class StreamRegion:
         self.closed = False
         self.text = ""
         self.reasoning = ""
+        self.thinking_open = True  # while it thinks the thinking shows; it folds when the answer begins
+        self._think_start: int | None = None  # where the thinking text begins (below its toggle line)
+        self._answer_start: int | None = None  # where the answer begins (below the thinking)
 
     # ------------------------------------------------------------------ paint
     def paint(self, text: str, reasoning: str, budget_s: float = PAINT_BUDGET_S, *, tail: bool = True) -> bool:
@@ -165,6 +168,7 @@ class StreamRegion:
         if last.strip():
             self._jobs.append(self._renderer.submit(last, self.message_id, self._code_index, self._dark))
         elif not self.text and self.reasoning:
+            self.thinking_open = False
             self._clear_from(self._region_start)
             self._insert(thinking_collapsed_html(self.message_id, self.reasoning, self._colors))
             self._tail_start = self._new_block_at_end()
@@ -244,6 +248,12 @@ class StreamRegion:
                 self._cursor.insertText(shown, QTextCharFormat())
 
     def _paint_thinking(self, reasoning: str) -> None:
+        if self._think_start is None:  # the toggle line first, then the thoughts under it
+            self._clear_from(self._region_start)
+            self._insert(thinking_line_html(self.message_id, reasoning, self._colors, self.thinking_open))
+            self._think_start = self._tail_start = self._new_block_at_end()
+        if not self.thinking_open:
+            return
         finished = self._think_splitter.feed(reasoning)
         if finished:
             self._replace_tail("".join(reasoning_html(b, self._colors) for b in finished))
@@ -252,10 +262,42 @@ class StreamRegion:
 
     def _begin_answer(self, reasoning: str) -> None:
         self._answer_started = True
+        self.thinking_open = False
         if reasoning:
             self._clear_from(self._region_start)
             self._insert(thinking_collapsed_html(self.message_id, reasoning, self._colors))
-            self._tail_start = self._new_block_at_end()
+            self._answer_start = self._tail_start = self._new_block_at_end()
+
+    def set_thinking_open(self, open_: bool) -> None:
+        """Fold or unfold the thinking in place, whether it is still streaming or the answer is."""
+        if open_ == self.thinking_open or not self.reasoning or self.closed:
+            return
+        self.thinking_open = open_
+        if not self._answer_started:
+            self._think_start = None
+            self._think_splitter = BlockSplitter()
+            self._tail_start = self._region_start
+            self._paint_thinking(self.reasoning)
+            return
+        show = thinking_line_html(self.message_id, self.reasoning, self._colors, open_)
+        if open_:
+            show += reasoning_html(self.reasoning, self._colors)
+        self._replace_between(self._region_start, self._answer_start, show)
+
+    def _replace_between(self, start: int, end: int, html: str) -> None:
+        """Replace the blocks from ``start`` up to the one at ``end`` (kept): every later position
+        this region keeps moves by the change in length."""
+        c, before = self._cursor, self._doc.characterCount()
+        c.setPosition(start)
+        c.setPosition(end - 1, QTextCursor.MoveMode.KeepAnchor)
+        c.removeSelectedText()
+        c.insertHtml(html)
+        c.setPosition(start)
+        c.setBlockFormat(QTextBlockFormat())
+        moved = self._doc.characterCount() - before
+        self._answer_start += moved
+        self._tail_start += moved
+        self._code_live_start += moved if self._code_live_start >= end else 0
 
     def _new_block_at_end(self) -> int:
         c = self._cursor
