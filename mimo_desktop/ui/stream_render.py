@@ -85,6 +85,19 @@ class RunFolder:
         return "".join(out)
 
 
+_scratch: QTextDocument | None = None
+
+
+def first_block_format(html: str) -> QTextBlockFormat:
+    """The format Qt gives the first block of ``html`` when it is a document of its own."""
+    global _scratch
+    if _scratch is None:
+        _scratch = QTextDocument()
+    end = html.find("</p>")  # the first paragraph is enough, and much cheaper than the whole
+    _scratch.setHtml(html[:end + 4] if end >= 0 and html.find("<table") < 0 else html)
+    return _scratch.begin().blockFormat()
+
+
 def _collapsed_block() -> QTextBlockFormat:
     """A block format of no height, for a block that may stay empty."""
     fmt = QTextBlockFormat()
@@ -325,7 +338,8 @@ class StreamRegion:
         start = c.position()
         c.insertHtml(html)
         # A list or table leaves the (collapsed) block it was inserted into empty: it stays
-        # collapsed. A paragraph fills it: then it gets an ordinary block format back.
+        # collapsed. A paragraph, heading or quote fills it, but Qt keeps the block's own format:
+        # it gets the one the HTML asks for (margins, quote indent), as the finished answer has.
         if self._doc.findBlock(start).length() > 1:
             c.setPosition(start)
-            c.setBlockFormat(QTextBlockFormat())
+            c.setBlockFormat(first_block_format(html))
