@@ -31,7 +31,8 @@ from .markdown import code_blocks, render_markdown
 from .chat_media import SCHEME as MEDIA_SCHEME
 from .chat_media import ChatMedia
 from .chat_older import FIRST_PAINT_BUDGET_S, FIRST_PAINT_HTML_CHARS, SEPARATOR, OlderMessages
-from .message_html import Branch, attachments_html, footer_html, header_html, message_html
+from .message_actions import MessageActions, message_at
+from .message_html import ROLE_LABEL, Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import BlockRenderer, StreamRegion
 from .links import confirm_open_link
 from .media_viewer import open_media
@@ -74,6 +75,10 @@ class ChatView(QTextBrowser):
         self.media.tileChanged.connect(self._on_tile_changed)
         self.waiting_phase: Callable[[], str] = lambda: "waiting for the model"
         self._waiting = WaitingLine(self)
+        self.actions_bar = MessageActions(self)
+        self.verticalScrollBar().valueChanged.connect(self.actions_bar.follow_scroll)
+        self.cursorPositionChanged.connect(self._on_cursor_moved)
+        self.viewport().setMouseTracking(True)
         self.show_placeholder()
 
     # ---------------------------------------------------------------- display
@@ -88,6 +93,7 @@ class ChatView(QTextBrowser):
 
     def show_placeholder(self, text: str = "Start a conversation: type a question below.") -> None:
         self._messages, self._stream, self._finish_with = [], None, None
+        self.actions_bar.forget()
         self._older.reset()
         self.setHtml(f"<p style='color: gray; text-align: center; margin-top: 40px'>{html.escape(text)}</p>")
 
@@ -108,6 +114,7 @@ class ChatView(QTextBrowser):
                 and all(self._branches.get(m.id) == branches.get(m.id) for m in messages[:shown]))
         self._messages, self._branches = list(messages), branches
         self._stream, self._finish_with = None, None
+        self.actions_bar.forget()
         self.media.know(a for m in messages for a in m.attachments)
         colors = html_colors(self._dark)
         streaming = messages[-1] if messages[-1].state is MessageState.STREAMING else None
@@ -335,6 +342,29 @@ class ChatView(QTextBrowser):
 
     def message(self, message_id: int) -> Message | None:
         return next((m for m in self._messages if m.id == message_id), None)
+
+    def branch_of(self, message_id: int) -> Branch | None:
+        return self._branches.get(message_id)
+
+    def role_label(self, message_id: int) -> str:
+        msg = self.message(message_id)
+        return ROLE_LABEL.get(msg.role, msg.role.value) if msg is not None else ""
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().mouseMoveEvent(event)
+        block = self.cursorForPosition(event.position().toPoint()).block()
+        self.actions_bar.show_for(message_at(block))
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().leaveEvent(event)
+        if not self.actions_bar.underMouse() and not self.actions_bar.hasFocus():
+            self.actions_bar.hide()
+
+    @Slot()
+    def _on_cursor_moved(self) -> None:
+        """Tab onto a message's link (or click into it): its actions show, for the keyboard too."""
+        if self.hasFocus():
+            self.actions_bar.show_for(message_at(self.textCursor().block()))
 
     def thinking_is_open(self, message_id: int) -> bool:
         return message_id in self._thinking_open

@@ -40,7 +40,9 @@ ACTION_LABEL = {"copy": "❐ Copy", "copy-thinking": "❐ Copy with thinking", "
 def header_html(msg: Message, colors: HtmlColors | None = None) -> str:
     who = ROLE_LABEL.get(msg.role, msg.role.value)
     color = f"; color:{colors.muted}" if colors is not None else ""
-    return f"<p style='margin-top:14px; margin-bottom:3px{color}'><small><b>{who}</b></small></p>"
+    # the anchor name marks where the message begins, for the hover actions
+    return (f"<p style='margin-top:14px; margin-bottom:3px{color}'><small><b><a name='msg-{msg.id}'>{who}</a>"
+            "</b></small></p>")
 
 
 def attachments_html(msg: Message, colors: HtmlColors) -> str:
