@@ -85,17 +85,22 @@ class RunFolder:
         return "".join(out)
 
 
-_scratch: QTextDocument | None = None
+_LEADING_TAGS = re.compile(r"(?:\s*<[^>]*>)+")
+_first_formats: dict[str, QTextBlockFormat] = {}
 
 
 def first_block_format(html: str) -> QTextBlockFormat:
-    """The format Qt gives the first block of ``html`` when it is a document of its own."""
-    global _scratch
-    if _scratch is None:
-        _scratch = QTextDocument()
-    end = html.find("</p>")  # the first paragraph is enough, and much cheaper than the whole
-    _scratch.setHtml(html[:end + 4] if end >= 0 and html.find("<table") < 0 else html)
-    return _scratch.begin().blockFormat()
+    """The format Qt gives the first block of ``html`` as a document of its own. It depends only
+    on the tags before the first text (``<p>``, ``<h2 style=…>``, ``<blockquote><p>``): kept per
+    those, so a paint costs a dictionary look-up, not a second parse."""
+    lead = _LEADING_TAGS.match(html)
+    key = lead.group() if lead else ""
+    fmt = _first_formats.get(key)
+    if fmt is None:
+        scratch = QTextDocument()
+        scratch.setHtml(key + "x")
+        fmt = _first_formats[key] = scratch.begin().blockFormat()
+    return fmt
 
 
 def _collapsed_block() -> QTextBlockFormat:
