@@ -2,8 +2,8 @@
 model-folder check, the model download dialog mid-download. tests/ui/xvfb_flows.py drives each one in its own
 process; these tests check what it printed and what the screenshot shows.
 
-Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-attachments.png, docs/screenshot-settings.png and
-docs/screenshot-download.png for the README.
+Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-attachments.png, docs/screenshot-settings.png,
+docs/screenshot-download.png and docs/screenshot-conversation(-viewer).png for the README.
 """
 
 import os
@@ -45,6 +45,9 @@ def run_flow(flow: str, display: str, work: Path) -> tuple[dict[str, list[str]],
             printed.setdefault(key, []).append(value)
     if os.environ.get("MIMO_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shot, ROOT / "docs" / f"screenshot-{flow}.png")
+        extra = shot.with_name(f"{flow}-viewer.png")
+        if extra.exists():
+            shutil.copyfile(extra, ROOT / "docs" / f"screenshot-{flow}-viewer.png")
     return printed, Image.open(shot).convert("RGB")
 
 
@@ -134,3 +137,18 @@ def test_download_dialog_mid_download_from_the_loopback_hub(xvfb_display, work_d
     assert image.width >= 600 and image.height >= 450 and colours(image) > 50
     assert count(image, saturated) > 3000, "no progress bar on screen"
     assert count(image.crop((0, 0, image.width, image.height // 2)), dark) > 2000, "no file list on screen"
+
+
+def test_the_conversation_shows_what_was_sent_and_opens_it(xvfb_display, work_dir):  # noqa: F811
+    printed, image = run_flow("conversation", xvfb_display, work_dir)
+
+    assert printed["answer_state"] == ["complete"]
+    shown = dict(line.split("|") for line in printed["shown"])
+    assert all(v == "True" for v in shown.values()), shown
+    assert printed["actions"] == ["Copy message,Regenerate answer|visible=True"]
+    assert printed["viewer"] == ["lake.jpg|1280x853|fitted=True"]
+    chat = region(image, printed["tiles_rect"][0])
+    tiles = chat.crop((0, 0, chat.width, chat.height // 3))  # the sent message's tiles at the top
+    assert count(tiles, saturated) > 5000, "the photo and the clip's poster are not on screen"
+    viewer = Image.open(work_dir / "conversation-viewer.png").convert("RGB")
+    assert count(viewer, saturated) > 0.3 * viewer.width * viewer.height * 0.5, "the photo is not in the viewer"
