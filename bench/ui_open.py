@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/ui_open.py")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", help="run only the conversations whose label starts with this")
+    parser.add_argument("--cached", action="store_true",
+                        help="keep the Markdown rendered by the previous open (reopening in the same session)")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from mimo_desktop.app import build_window
@@ -149,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(1100, 760)
         window.show()
         wait_until(app, lambda: not window.chat.loading)
-        print(f"platform {app.platformName()}; window 1100x760; {args.runs} runs each")
+        print(f"platform {app.platformName()}; window 1100x760; {args.runs} runs each; "
+              f"{'Markdown kept from the previous open' if args.cached else 'nothing rendered before each open'}")
         for label, conv_id in ids.items():
             if args.only and not label.startswith(args.only):
                 continue
@@ -161,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                 controller.open_conversation(next(iter(ids.values())) if conv_id != next(iter(ids.values()))
                                              else list(ids.values())[1])
                 wait_until(app, lambda: not window.chat.loading)
+                if not args.cached:
+                    window.chat.forget_rendered()  # as at start-up: nothing rendered yet
                 ours.append(open_in_app(app, window, controller, conv_id, newest))
                 if len(plain) <= BASELINE_MAX_CHARS:
                     base.append(open_baseline(app, plain))

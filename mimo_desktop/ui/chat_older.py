@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from .chat_view import ChatView
     from .theme import HtmlColors
 
-FIRST_PAINT_BUDGET_S = 0.04  # rendering the newest messages for the first paint
-# setHtml/insertHtml cost ~1 µs a character of HTML (Pygments' inline styles make code verbose)
-FIRST_PAINT_HTML_CHARS = 30_000
+FIRST_PAINT_BUDGET_S = 0.02  # rendering the newest messages for the first paint (at least one)
+# setHtml/insertHtml cost ~1 µs a character of HTML (Pygments' inline styles make code verbose);
+# 16,000 characters are three answers with code: more than a window shows
+FIRST_PAINT_HTML_CHARS = 16_000
 INSERT_HTML_CHARS = 12_000  # older messages inserted per event-loop turn
 ON_DEMAND_AFTER_S = 0.025  # an insert slower than this: insert the rest only when scrolled to the top
 NEAR_TOP_PX = 40

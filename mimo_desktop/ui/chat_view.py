@@ -164,6 +164,10 @@ class ChatView(QTextBrowser):
         return message_html(msg, self._branches.get(msg.id), colors, dark=self._dark,
                             thinking_open=msg.id in self._thinking_open, body=body)
 
+    def forget_rendered(self) -> None:
+        """Drop the rendered Markdown kept per message (the next open renders it again)."""
+        self._bodies.clear()
+
     def cached_body(self, msg: Message) -> str | None:
         return self._bodies.get((msg.id, hash(msg.text), self._dark)) if msg.role is Role.ASSISTANT else ""
 

@@ -153,7 +153,10 @@ class ChatController(QObject):
         if thread is FAILED:
             return
         branches = {}
+        forks = self._guard(self.store.branch_points, self.current_id)
         for msg in thread:
+            if forks is not FAILED and (msg.parent_id, msg.role.value) not in forks:
+                continue  # no alternatives here: one query for all of them instead of three each
             siblings = self._guard(self.store.siblings, msg.id)
             if siblings is not FAILED and len(siblings) > 1:
                 branches[msg.id] = Branch(siblings.index(msg.id) + 1, len(siblings))
