@@ -132,3 +132,26 @@ def test_a_composer_chip_previews_its_file_in_the_same_viewers_before_sending(qt
     assert player is not None and player.kind == "audio"
     qtbot.waitUntil(lambda: player.player.duration() > 0, timeout=10000)
     player.close()
+
+
+def test_clicking_a_clip_opens_a_player_that_plays_it(qtbot, window, sent_media):
+    from PySide6.QtMultimedia import QMediaPlayer
+
+    _conv, question, _stored = sent_media
+    click_link(qtbot, window.chat, f"mimo:media/{question.id}/1")
+    player = window.chat.findChild(MediaPlayer)
+    assert player is not None and player.kind == "video" and player.windowTitle() == "street.mp4"
+    qtbot.waitUntil(lambda: player.player.duration() > 0 or bool(player.error.text()), timeout=10000)
+    assert player.error.text() == "" and abs(player.player.duration() - 2000) < 150
+    assert player.player.hasVideo() and player.player.hasAudio()  # the clip's sound plays with it
+    qtbot.mouseClick(player.play_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: player.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    or bool(player.error.text()), timeout=5000)
+    if player.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+        assert player.play_button.accessibleName() == "Pause"
+        qtbot.waitUntil(lambda: player.player.position() > 200, timeout=5000)
+        qtbot.mouseClick(player.play_button, Qt.MouseButton.LeftButton)
+        assert player.play_button.accessibleName() == "Play"
+    else:  # no sound device on this machine: the player says so in a sentence
+        assert player.error.text().startswith("It cannot be played here:")
+    player.close()
