@@ -152,3 +152,15 @@ def test_the_conversation_shows_what_was_sent_and_opens_it(xvfb_display, work_di
     assert count(tiles, saturated) > 5000, "the photo and the clip's poster are not on screen"
     viewer = Image.open(work_dir / "conversation-viewer.png").convert("RGB")
     assert count(viewer, saturated) > 0.3 * viewer.width * viewer.height * 0.5, "the photo is not in the viewer"
+
+
+def test_an_answer_says_what_it_waits_for_folds_its_thinking_and_a_mebibyte_line(xvfb_display, work_dir):  # noqa: F811
+    printed, image = run_flow("answer", xvfb_display, work_dir)
+
+    assert re.fullmatch(r"[◐◓◑◒] waiting for the model · [12] s", printed["waiting"][0])
+    assert printed["waiting_gone"] == ["True"]
+    assert printed["folded_while_thinking"] == ["True"]
+    assert int(printed["answer_chars_on_screen"][0]) < 10_000 and printed["show_all"] == ["True"]
+    assert int(printed["viewer_chars"][0]) > 1024 * 1024
+    assert printed["link_question"] == ["Open this address in your browser? https://example.com/base64"]
+    assert image.width >= 1000 and count(image, text_ink) > 300

@@ -390,8 +390,96 @@ def conversation_flow(app, work: Path, out: Path) -> None:
     store.close()
 
 
+def answer_flow(app, work: Path, out: Path) -> None:
+    """Send with the keyboard; the waiting line until the first token; thinking folded by a click while it
+    streams; a 1 MiB unbroken line folded, "Show all" opening it; a web link asking before it opens."""
+    import asyncio
+
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    from xvfb_driver import ScreenshotEngine
+
+    from mimo_desktop.app import build_window, save_screenshot
+    from mimo_desktop.core.store import Store
+    from mimo_desktop.engine.types import Finished, TextDelta
+    from mimo_desktop.ui.engine_config import EngineChoice
+    from mimo_desktop.ui.text_viewer import TextViewer
+
+    go_on = threading.Event()
+
+    class SlowEngine(ScreenshotEngine):
+        async def generate(self, request):
+            rid = request.request_id
+            await asyncio.sleep(2.2)  # a long prefill: the waiting line counts the seconds
+            for i in range(12):
+                yield TextDelta(rid, f"weighing{i} ", 1, reasoning=True)
+                await asyncio.sleep(0.02)
+            while not go_on.is_set():  # thinking, until the flow has folded it
+                await asyncio.sleep(0.02)
+            yield TextDelta(rid, "Here is the file, as asked:\n\n", 1)
+            for _ in range(256):
+                yield TextDelta(rid, "QUJD" * 1024, 1024)
+                await asyncio.sleep(0)
+            yield TextDelta(rid, "\n\nSee [the spec](https://example.com/base64) for the alphabet.", 1)
+            yield Finished(rid, "stop", 40, 270, None, None)
+
+    store = Store.open(work / "home")
+    store.set_setting("theme", "light")
+    window, controller = build_window(store, start_engine=False)
+    window.resize(1180, 760)
+    window.show()
+    controller.engine.start_with(EngineChoice("scripted", SlowEngine, "MiMo-V2.5"))
+    wait(app, lambda: controller.bridge.state == "ready", what="the engine")
+    chat = window.chat
+    window.composer.edit.setFocus()
+    QTest.keyClicks(window.composer.edit, "Encode the file as base64")
+    QTest.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    wait(app, lambda: "waiting for the model · 1 s" in chat.plain_text(), what="the waiting line")
+    settle(app, window)
+    save_screenshot(app, window, out)
+    print(f"waiting={next(line for line in chat.plain_text().splitlines() if 'waiting' in line)}")
+    wait(app, lambda: "weighing11" in chat.plain_text(), what="the thinking")
+    print(f"waiting_gone={'waiting for the model' not in chat.plain_text()}")
+    from chat_helpers import click_link
+
+    class Bot:  # click_link's qtbot: only its mouseClick is used
+        @staticmethod
+        def mouseClick(widget, button, pos):  # noqa: N802 (qtbot's name)
+            QTest.mouseClick(widget, button, pos=pos)
+
+    answer_id = chat.streaming_message_id
+    click_link(Bot, chat, f"mimo:thinking/{answer_id}")
+    print(f"folded_while_thinking={'weighing5' not in chat.plain_text() and '▸ Thinking' in chat.plain_text()}")
+    go_on.set()
+    wait(app, lambda: not controller.streamer.busy and chat.streaming_message_id is None, what="the answer")
+    text = chat.plain_text()
+    print(f"answer_chars_on_screen={len(text)}")
+    print(f"show_all={'Show all 1,048,' in text}")
+    click_link(Bot, chat, f"mimo:show-all/{answer_id}")
+    viewer = window.findChild(TextViewer)
+    print(f"viewer_chars={len(viewer.view.toPlainText().replace(chr(10), ''))}")
+    viewer.close()
+    seen: list[str] = []
+
+    def answer_question() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer_question)
+            return
+        seen.append(f"{box.text()} {box.informativeText()}")
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(50, answer_question)
+    click_link(Bot, chat, "https://example.com/base64")
+    print(f"link_question={seen[0] if seen else ''}", flush=True)
+    window.close()
+    controller.shutdown()
+    store.close()
+
+
 FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download": download_flow,
-         "conversation": conversation_flow}
+         "conversation": conversation_flow, "answer": answer_flow}
 
 
 def main(flow: str, work: Path, out: Path) -> int:
