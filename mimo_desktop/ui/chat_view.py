@@ -364,6 +364,11 @@ class ChatView(QTextBrowser):
         if not self.actions_bar.underMouse() and not self.actions_bar.hasFocus():
             self.actions_bar.hide()
 
+    def focusNextPrevChild(self, next_: bool) -> bool:  # noqa: N802 (Qt override)
+        moved = super().focusNextPrevChild(next_)  # Tab: from link to link in the messages
+        self._on_cursor_moved()
+        return moved
+
     @Slot()
     def _on_cursor_moved(self) -> None:
         """Tab onto a message's link (or click into it): its actions show, for the keyboard too."""

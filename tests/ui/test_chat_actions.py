@@ -84,3 +84,23 @@ def test_the_bar_stays_reachable_at_the_top_while_a_long_answers_top_is_scrolled
     chat.verticalScrollBar().setValue(chat.verticalScrollBar().value() - 40)
     assert top <= bar.y() <= top + 4  # and stays there while the reader scrolls
     assert find_link_block(chat.document(), f"mimo:copy/{answer.id}", "Copy") is not None  # the links stay too
+
+
+def test_tab_reaches_a_messages_actions_and_enter_runs_them(qtbot, window, store):
+    conv = store.create_conversation("keys")
+    store.add_message(conv.id, Role.USER, "Say hi")
+    answer = store.add_message(conv.id, Role.ASSISTANT, "Hi there.", state=MessageState.COMPLETE)
+    window.controller.open_conversation(conv.id)
+    chat = window.chat
+    qtbot.waitUntil(lambda: not chat.loading)
+    chat.setFocus()
+    chat.moveCursor(QTextCursor.MoveOperation.Start)
+    for _ in range(12):
+        qtbot.keyClick(chat, Qt.Key.Key_Tab)
+        if chat.textCursor().charFormat().anchorHref() == f"mimo:copy/{answer.id}":
+            break
+    assert chat.textCursor().charFormat().anchorHref() == f"mimo:copy/{answer.id}"
+    assert chat.actions_bar.isVisible() and chat.actions_bar.message_id == answer.id  # shown on focus too
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(chat, Qt.Key.Key_Return)
+    assert QGuiApplication.clipboard().text() == "Hi there."
