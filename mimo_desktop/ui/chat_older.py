@@ -7,7 +7,8 @@ event-loop turns, some INSERT_HTML_CHARS at a time, keeping what the reader sees
 An insert at the top costs QTextDocument's layout time that grows with the document below it
 (measured: 17 ms for one empty block above 100 answers with tables and code, 5,000 blocks). Once
 an insert takes longer than ON_DEMAND_AFTER_S, the rest is inserted only when the reader scrolls
-near the top, one piece at a time, as chat apps load history. Opening another conversation (or the
+near the top (or clicks the "↑ N earlier messages" line there), one piece at a time, as chat apps
+load history. Opening another conversation (or the
 same one again) drops whatever is still pending.
 """
 
@@ -18,8 +19,9 @@ from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QPushButton
 
 from mimo_desktop.core.conversation import Message, Role
 
@@ -50,6 +52,12 @@ class OlderMessages(QObject):
         self._timer.timeout.connect(self._insert_some)
         self.on_demand = False  # waiting for the reader to scroll up
         view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.hint = QPushButton(view)  # the view's child, not the viewport's: scrolling must not move it
+        self.hint.setObjectName("earlierMessages")
+        self.hint.setFlat(True)
+        self.hint.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.hint.clicked.connect(self.load_more)
+        self.hint.hide()
 
     @property
     def active(self) -> bool:
@@ -64,6 +72,7 @@ class OlderMessages(QObject):
     def reset(self) -> None:
         self._timer.stop()
         self.on_demand = False
+        self.hint.hide()
         for _msg, future in self._pending:
             if future is not None:
                 future.cancel()
@@ -103,11 +112,31 @@ class OlderMessages(QObject):
                 self.on_demand = True
         if self._pending and (not parts or not self.on_demand):
             self._timer.start(0 if parts else 2)
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        """While older messages wait for the reader: how many, at the top of the view (a click loads them)."""
+        if not (self.on_demand and self._pending):
+            self.hint.hide()
+            return
+        count = len(self._pending)
+        self.hint.setText(f"↑ {count} earlier message{'s' if count != 1 else ''}: scroll up or click to see them")
+        self.hint.setAccessibleName(self.hint.text())
+        self.hint.adjustSize()
+        port = self._view.viewport().geometry()
+        self.hint.move(port.x() + (port.width() - self.hint.width()) // 2, port.y() + 2)
+        self.hint.show()
+        self.hint.raise_()
+
+    @Slot()
+    def load_more(self) -> None:
+        if self._pending and not self._timer.isActive():
+            self._timer.start(0)
 
     @Slot(int)
     def _on_scrolled(self, value: int) -> None:
-        if self.on_demand and self._pending and value <= NEAR_TOP_PX and not self._timer.isActive():
-            self._timer.start(0)
+        if self.on_demand and value <= NEAR_TOP_PX:
+            self.load_more()
 
     def _insert_keeping_place(self, html: str) -> None:
         """Insert at the top; what is in the viewport stays where it is, pixel for pixel."""

@@ -1,7 +1,8 @@
 """Opening long conversations: the newest messages first, the older ones above them, long lines folded."""
 
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from mimo_desktop.core.conversation import MessageState, Role
 from mimo_desktop.ui.text_viewer import TextViewer
@@ -115,3 +116,24 @@ def test_a_streamed_unbroken_mebibyte_line_stays_short_on_screen_and_is_stored_w
     text = engine_window.chat.plain_text()
     assert "QUJDQUJD" in text and "t0 t1" in text and len(text) < 10_000
     assert f"Show all {len(answer.text):,} characters" in text
+
+
+def test_when_older_messages_wait_for_the_reader_the_view_says_how_many_and_a_click_loads_them(
+        qtbot, window, store, monkeypatch):
+    from mimo_desktop.ui import chat_older
+
+    monkeypatch.setattr(chat_older, "ON_DEMAND_AFTER_S", 0.0)  # as if every insert were slow
+    conv = long_conversation(store, answers=40)
+    window.controller.open_conversation(conv.id)
+    chat = window.chat
+    qtbot.waitUntil(lambda: chat.older_waiting and not chat.loading, timeout=20000)
+    hint = chat.findChild(QPushButton, "earlierMessages")
+    waiting = chat.older_waiting
+    assert hint.isVisible() and hint.text() == f"↑ {waiting} earlier messages: scroll up or click to see them"
+    assert hint.y() <= chat.viewport().geometry().y() + 4
+    before = len(chat.plain_text())
+    qtbot.mouseClick(hint, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: chat.older_waiting < waiting, timeout=20000)
+    assert len(chat.plain_text()) > before
+    load_everything(qtbot, chat)
+    assert not hint.isVisible() and chat.plain_text().count("End of answer") == 40
