@@ -35,7 +35,7 @@ from .message_actions import MessageActions, message_at
 from .message_html import ROLE_LABEL, Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import BlockRenderer, StreamRegion
 from .links import confirm_open_link
-from .media_viewer import open_media
+from .media_viewer import open_media, shutdown_viewers
 from .text_viewer import show_text
 from .thinking import toggle_thinking_in_place
 from .waiting import WaitingLine, waiting_html
@@ -254,6 +254,7 @@ class ChatView(QTextBrowser):
         self._older.reset()
         self._renderer.shutdown()
         self.media.shutdown()
+        shutdown_viewers()
 
     def plain_text(self) -> str:
         return self.toPlainText()

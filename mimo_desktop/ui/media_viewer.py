@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QImageReader, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QGraphicsPixmapItem,
@@ -111,18 +112,28 @@ class ImageView(QGraphicsView):
             super().wheelEvent(event)
 
 
+def read_image(path: Path) -> tuple[QImage, str]:
+    """Runs on a worker thread (QImage is safe there): the picture upright, or why it cannot be read."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)  # EXIF orientation, as the model sees it
+    image = reader.read()
+    return image, ("" if not image.isNull() else reader.errorString())
+
+
 class ImageViewer(_Viewer):
+    """Opens at once; the picture (a phone photo takes a tenth of a second or more to decode) is
+    decoded on a worker thread and fitted when it arrives."""
+
+    _read = Signal(object)  # (QImage, error)
+
     def __init__(self, path: Path, name: str, parent: QWidget | None = None) -> None:
         super().__init__(path, name, parent)
         self.setObjectName("imageViewer")
         self.resize(900, 680)
         self.view = ImageView(self)
         self.view.setAccessibleName(f"Picture {name}")
-        reader = QImageReader(str(path))
-        reader.setAutoTransform(True)  # EXIF orientation, as the model sees it
-        image = reader.read()
-        self.note = QLabel("" if not image.isNull() else f"The picture cannot be shown: {reader.errorString()}")
-        self.view.set_pixmap(QPixmap.fromImage(image))
+        self.note = QLabel("Opening the picture…")
+        self.size_label = QLabel("")
         buttons = QHBoxLayout()
         for text, tip, slot in (("−", "Zoom out (-)", lambda: self.view.zoom(0.8)),
                                 ("+", "Zoom in (+)", lambda: self.view.zoom(1.25)),
@@ -133,18 +144,57 @@ class ImageViewer(_Viewer):
             button.setAccessibleName(tip.split(" (")[0])
             button.clicked.connect(slot)
             buttons.addWidget(button)
-        size = f"{image.width()} × {image.height()}" if not image.isNull() else ""
-        buttons.addWidget(QLabel(size))
+        buttons.addWidget(self.size_label)
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.view, 1)
-        if self.note.text():
-            layout.addWidget(self.note)
+        layout.addWidget(self.note)
         layout.addLayout(buttons)
         for key, slot in (("+", lambda: self.view.zoom(1.25)), ("=", lambda: self.view.zoom(1.25)),
                           ("-", lambda: self.view.zoom(0.8)), ("0", self.view.fit)):
             QShortcut(QKeySequence(key), self, activated=slot)
+        self.loaded = False
+        self._read.connect(self._on_read, Qt.ConnectionType.QueuedConnection)
+        future = _reader().submit(read_image, path)
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future) -> None:
+        """Runs on the worker: only emits (the dialog may be gone: then nothing listens)."""
+        try:
+            self._read.emit(future.result())
+        except RuntimeError:  # the dialog was closed and deleted meanwhile
+            pass
+
+    @Slot(object)
+    def _on_read(self, result) -> None:
+        image, error = result
+        self.loaded = True
+        if error:
+            self.note.setText(f"{self.name} is missing from the attachments folder." if not self.path.is_file()
+                              else f"The picture cannot be shown: {error}")
+            return
+        self.note.hide()
+        self.view.set_pixmap(QPixmap.fromImage(image))
+        self.size_label.setText(f"{image.width()} × {image.height()}")
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _reader() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-image-viewer")
+    return _executor
+
+
+def shutdown_viewers() -> None:
+    """At exit: the picture reader's thread."""
+    global _executor
+    executor, _executor = _executor, None
+    if executor is not None:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 class MediaPlayer(_Viewer):
@@ -241,10 +291,7 @@ class MediaPlayer(_Viewer):
 
 def open_media(parent: QWidget, path: Path, kind: str, name: str, preview: Any = None) -> _Viewer:
     """The viewer that suits ``kind``, shown (not modal: the chat stays usable beside it)."""
-    if not path.is_file():
-        viewer = ImageViewer(path, name, parent)
-        viewer.note.setText(f"{name} is missing from the attachments folder.")
-    elif kind == "image":
+    if kind == "image" or not path.is_file():
         viewer = ImageViewer(path, name, parent)
     else:
         viewer = MediaPlayer(path, kind, name, preview, parent)

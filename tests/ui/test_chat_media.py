@@ -73,7 +73,8 @@ def test_clicking_the_thumbnail_opens_a_viewer_that_fits_zooms_and_hands_the_fil
     click_link(qtbot, window.chat, f"mimo:media/{question.id}/0")
     viewer = window.chat.findChild(ImageViewer)
     assert viewer is not None and viewer.isVisible() and viewer.windowTitle() == "lake.jpg"
-    assert viewer.view.item.pixmap().size().toTuple() == (1280, 853)
+    qtbot.waitUntil(lambda: viewer.loaded)  # decoded off the GUI thread
+    assert viewer.view.item.pixmap().size().toTuple() == (1280, 853) and viewer.size_label.text() == "1280 × 853"
     qtbot.waitUntil(lambda: viewer.view.scale_factor < 1)  # fitted into the window
     fitted = viewer.view.scale_factor
     viewer.view.zoom(1.25)
@@ -108,7 +109,8 @@ def test_a_missing_attachment_file_says_so_instead_of_a_picture(qtbot, window, s
     store.attachment_path(photo).unlink()
     click_link(qtbot, window.chat, f"mimo:media/{question.id}/0")
     viewer = window.chat.findChild(ImageViewer)
-    assert "missing" in viewer.note.text()
+    qtbot.waitUntil(lambda: viewer.loaded)
+    assert viewer.note.text() == "lake.jpg is missing from the attachments folder."
     viewer.close()
 
 
@@ -124,6 +126,7 @@ def test_a_composer_chip_previews_its_file_in_the_same_viewers_before_sending(qt
     qtbot.mouseClick(first.show_button, Qt.MouseButton.LeftButton)
     viewer = first.findChild(ImageViewer)
     assert viewer is not None and viewer.isVisible()
+    qtbot.waitUntil(lambda: viewer.loaded)
     assert viewer.view.item.pixmap().size().toTuple() == (1280, 853)
     viewer.close()
     second = chip(window.composer, 1)

@@ -378,7 +378,8 @@ def conversation_flow(app, work: Path, out: Path) -> None:
             QTest.mouseClick(widget, button, pos=pos)
 
     click_link(Bot, chat, f"mimo:media/{question.id}/0")
-    wait(app, lambda: chat.findChild(ImageViewer) is not None, what="the viewer")
+    wait(app, lambda: chat.findChild(ImageViewer) is not None and chat.findChild(ImageViewer).loaded,
+         what="the viewer")
     viewer = chat.findChild(ImageViewer)
     settle(app, viewer)
     save_screenshot(app, viewer, out.with_name(out.stem + "-viewer.png"))
