@@ -107,7 +107,7 @@ def tile(kind: str, preview: Any, dark: bool) -> QImage:
         painter.setPen(muted)
         text = preview if isinstance(preview, str) else f"{KIND_LABEL.get(kind, kind)}…"
         painter.drawText(rect.adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
-    if kind in ("video", "audio") and not isinstance(preview, str):
+    if kind in ("video", "audio") and preview is not None and not isinstance(preview, str):
         _play_mark(painter, QPointF(TILE_W / 2, TILE_H / 2), 18)
     duration = getattr(preview, "duration_s", None)
     if duration is not None:
