@@ -110,7 +110,8 @@ class OlderMessages(QObject):
             self._insert_keeping_place("".join(parts))
             if time.thread_time() - started > ON_DEMAND_AFTER_S:
                 self.on_demand = True
-        if self._pending and (not parts or not self.on_demand):
+        at_top = view.verticalScrollBar().value() <= NEAR_TOP_PX  # or nothing to scroll yet: the reader waits
+        if self._pending and (not parts or not self.on_demand or at_top):
             self._timer.start(0 if parts else 2)
         self._show_hint()
 
@@ -152,6 +153,12 @@ class OlderMessages(QObject):
 
     def _insert_at_top(self, html: str) -> None:
         doc = self._view.document()
+        before = doc.characterCount()
+        self._insert_html_at_top(doc, html)
+        self._view.moved_above_stream(doc.characterCount() - before)
+
+    @staticmethod
+    def _insert_html_at_top(doc, html: str) -> None:
         cursor = QTextCursor(doc)
         cursor.setPosition(0)
         # An empty block of its own at the top: the inserted HTML must not merge into (or take the

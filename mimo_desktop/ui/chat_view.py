@@ -164,6 +164,11 @@ class ChatView(QTextBrowser):
         return message_html(msg, self._branches.get(msg.id), colors, dark=self._dark,
                             thinking_open=msg.id in self._thinking_open, body=body)
 
+    def moved_above_stream(self, moved: int) -> None:
+        """Called after text above the streaming answer was inserted or removed."""
+        if self._stream is not None and moved:
+            self._stream.shift(moved)
+
     def forget_rendered(self) -> None:
         """Drop the rendered Markdown kept per message (the next open renders it again)."""
         self._bodies.clear()

@@ -172,6 +172,16 @@ class StreamRegion:
                 self._replace_tail(self._tail_html(self._splitter.tail(text)))
         return True
 
+    def shift(self, moved: int) -> None:
+        """Text was inserted (or removed) above this region: every position it keeps moves with it."""
+        self._region_start += moved
+        self._tail_start += moved
+        self._code_live_start += moved
+        if self._think_start is not None:
+            self._think_start += moved
+        if self._answer_start is not None:
+            self._answer_start += moved
+
     def show_waiting(self, html: str) -> None:
         """Until the first word or thought arrives: a line that says what is happening."""
         if not self.text and not self.reasoning and not self.closed:

@@ -47,6 +47,7 @@ def toggle_thinking_in_place(view: ChatView, message_id: int) -> bool:
     bar = view.verticalScrollBar()
     keep = bar.value()  # the line stays put: everything above it is untouched
     line_format, start = line.blockFormat(), line.position()
+    length_before = doc.characterCount()
     cursor = QTextCursor(doc)
     cursor.setPosition(start)
     cursor.setPosition(last.position() + last.length() - 1, QTextCursor.MoveMode.KeepAnchor)
@@ -56,6 +57,7 @@ def toggle_thinking_in_place(view: ChatView, message_id: int) -> bool:
     cursor.setPosition(start)
     cursor.setBlockFormat(line_format)  # a removal from a block's start takes the last block's format
     cursor.endEditBlock()
+    view.moved_above_stream(doc.characterCount() - length_before)  # a finished answer is above a streaming one
     view.settle_layout()
     bar.setValue(keep)
     return True

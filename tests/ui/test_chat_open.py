@@ -26,7 +26,7 @@ def load_everything(qtbot, chat) -> None:
             return
         chat.verticalScrollBar().setValue(0)
         QApplication.processEvents()
-    raise AssertionError("the older messages never came in")
+    raise AssertionError(f"the older messages never came in: {chat.older_waiting} still waiting")
 
 
 def test_a_long_conversation_opens_at_its_newest_messages_and_keeps_every_message_in_order(qtbot, window, store):
@@ -137,3 +137,37 @@ def test_when_older_messages_wait_for_the_reader_the_view_says_how_many_and_a_cl
     assert len(chat.plain_text()) > before
     load_everything(qtbot, chat)
     assert not hint.isVisible() and chat.plain_text().count("End of answer") == 40
+
+
+def test_an_answer_streaming_below_keeps_streaming_right_while_older_messages_come_in_above(
+        qtbot, engine_window, store, monkeypatch):
+    from chat_helpers import send, wait_idle
+
+    from mimo_desktop.ui import chat_older
+
+    monkeypatch.setattr(chat_older, "ON_DEMAND_AFTER_S", 0.0)  # the rest waits for the reader
+    conv = long_conversation(store, answers=30)
+    think = store.add_message(conv.id, Role.USER, "think about it")
+    thought = store.add_message(conv.id, Role.ASSISTANT, "Thought through.", state=MessageState.COMPLETE)
+    store.update_message(thought.id, reasoning="a long chain of thought")
+    assert think
+    engine_window.controller.open_conversation(conv.id)
+    chat = engine_window.chat
+    qtbot.waitUntil(lambda: not chat.loading, timeout=20000)
+    send(qtbot, engine_window, "tokens=3 then=hang")
+    qtbot.waitUntil(lambda: "t2" in chat.plain_text(), timeout=10000)
+    load_everything(qtbot, chat)  # older messages inserted above the streaming answer
+    chat.run_action(f"thinking/{thought.id}")  # and a finished answer's thinking unfolded above it
+    assert "a long chain of thought" in chat.plain_text()
+    streamer = engine_window.controller.streamer
+    streamer.current.writer.append("\n\n## Then\n\nmore words\n\n```python\nx = 1\n```\n\nend.")
+    streamer.current.dirty = True
+    qtbot.waitUntil(lambda: "end." in chat.plain_text(), timeout=5000)
+    engine_window.controller.stop()
+    wait_idle(qtbot, engine_window)
+    text = chat.plain_text()
+    assert text.count("End of answer") == 30 and text.index("End of answer 29.") < text.index("t0 t1 t2")
+    tail = text[text.rindex("tokens=3 then=hang"):]
+    for piece in ("t0 t1 t2", "Then", "more words", "x = 1", "end.", "Stopped"):
+        assert piece in tail, piece
+    assert tail.index("t0 t1 t2") < tail.index("Then") < tail.index("x = 1") < tail.index("end.")
