@@ -88,6 +88,16 @@ class Background(QObject):
     def is_busy(self) -> bool:
         return bool(self._tasks)
 
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run ``fn(*args)`` on the same pool and hand back its plain future, for a caller that polls
+        results in order from a GUI-thread timer (the streaming Markdown renderer) instead of waiting
+        for a callback. Queued futures are cancelled at shutdown like every other task."""
+        if self._closed:
+            raise RuntimeError("Background work was shut down.")
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix=self._name)
+        return self._pool.submit(fn, *args)
+
     def cancel(self, task: Task) -> None:
         task._stop.set()
         if self._tasks.pop(task.id, None) is not None:

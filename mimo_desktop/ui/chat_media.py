@@ -9,16 +9,16 @@ in the document's resources and the view repaints. The size never changes, so no
 from __future__ import annotations
 
 import html
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPolygonF, QTextDocument
 
 from mimo_desktop.core.conversation import Attachment
 
 from .attachments import format_duration
+from .background import Background
 
 TILE_W, TILE_H = 176, 120
 SCHEME = "mimo-media"
@@ -119,17 +119,15 @@ def tile(kind: str, preview: Any, dark: bool) -> QImage:
 class ChatMedia(QObject):
     """Makes and keeps the tiles of one chat view's document."""
 
-    _made = Signal(str, object)  # sha256, Preview | str
     tileChanged = Signal(str)  # sha256: its tile is in the document's resources now
 
     def __init__(self, doc_of, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._doc_of = doc_of  # () -> the QTextDocument shown now
-        self._made.connect(self._on_made, Qt.ConnectionType.QueuedConnection)
         self._previews: dict[str, Any] = {}  # sha256 -> Preview | str
         self._asked: set[str] = set()
         self._kinds: dict[str, str] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker = Background(self, max_workers=1, name="mimo-chat-media")
         self.dark = False
         self.path_of = None  # Attachment -> Path; set by whoever knows where the files are
 
@@ -138,19 +136,11 @@ class ChatMedia(QObject):
             self._kinds[att.sha256] = att.kind
             if att.sha256 not in self._asked and self.path_of is not None:
                 self._asked.add(att.sha256)
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-chat-media")
-                future = self._executor.submit(make_preview, Path(self.path_of(att)))
-                future.add_done_callback(lambda f, sha=att.sha256: self._finished(sha, f))
+                sha = att.sha256
+                self._worker.run(make_preview, Path(self.path_of(att)),
+                                 on_done=lambda preview, sha=sha: self._on_made(sha, preview),
+                                 on_error=lambda error, sha=sha: self._on_made(sha, f"No preview: {error}"))
 
-    def _finished(self, sha256: str, future) -> None:
-        """Runs on the worker: only emits."""
-        if future.cancelled():
-            return
-        error = future.exception()
-        self._made.emit(sha256, f"No preview: {error}" if error else future.result())
-
-    @Slot(str, object)
     def _on_made(self, sha256: str, preview: Any) -> None:
         self._previews[sha256] = preview
         doc: QTextDocument = self._doc_of()
@@ -170,9 +160,7 @@ class ChatMedia(QObject):
         return len(self._asked) - len(self._previews)
 
     def shutdown(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        self._worker.shutdown(wait=True)
 
 
 def attachment_tiles_html(message_id: int, attachments: tuple[Attachment, ...], muted: str) -> str:

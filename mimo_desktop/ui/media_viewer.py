@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from .attachments import format_duration, waveform_pixmap
+from .background import Background
 
 _named_copies: tempfile.TemporaryDirectory | None = None
 
@@ -124,7 +124,6 @@ class ImageViewer(_Viewer):
     """Opens at once; the picture (a phone photo takes a tenth of a second or more to decode) is
     decoded on a worker thread and fitted when it arrives."""
 
-    _read = Signal(object)  # (QImage, error)
 
     def __init__(self, path: Path, name: str, parent: QWidget | None = None) -> None:
         super().__init__(path, name, parent)
@@ -155,18 +154,15 @@ class ImageViewer(_Viewer):
                           ("-", lambda: self.view.zoom(0.8)), ("0", self.view.fit)):
             QShortcut(QKeySequence(key), self, activated=slot)
         self.loaded = False
-        self._read.connect(self._on_read, Qt.ConnectionType.QueuedConnection)
-        future = _reader().submit(read_image, path)
-        future.add_done_callback(self._finished)
+        _reader().run(read_image, path, on_done=self._delivered)
 
-    def _finished(self, future) -> None:
-        """Runs on the worker: only emits (the dialog may be gone: then nothing listens)."""
+    def _delivered(self, result) -> None:
+        """On the GUI thread; the dialog may have been closed and deleted meanwhile."""
         try:
-            self._read.emit(future.result())
-        except RuntimeError:  # the dialog was closed and deleted meanwhile
+            self._on_read(result)
+        except RuntimeError:  # "Internal C++ object already deleted"
             pass
 
-    @Slot(object)
     def _on_read(self, result) -> None:
         image, error = result
         self.loaded = True
@@ -179,22 +175,22 @@ class ImageViewer(_Viewer):
         self.size_label.setText(f"{image.width()} × {image.height()}")
 
 
-_executor: ThreadPoolExecutor | None = None
+_worker: Background | None = None
 
 
-def _reader() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-image-viewer")
-    return _executor
+def _reader() -> Background:
+    global _worker
+    if _worker is None:
+        _worker = Background(max_workers=1, name="mimo-image-viewer")
+    return _worker
 
 
 def shutdown_viewers() -> None:
     """At exit: the picture reader's thread."""
-    global _executor
-    executor, _executor = _executor, None
-    if executor is not None:
-        executor.shutdown(wait=True, cancel_futures=True)
+    global _worker
+    worker, _worker = _worker, None
+    if worker is not None:
+        worker.shutdown(wait=True)
 
 
 class MediaPlayer(_Viewer):

@@ -16,10 +16,11 @@ import logging
 import re
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
 
+from .background import Background
 from .markdown import FOLD_CHARS, FOLD_MARK, BlockSplitter, plain_code, render_with_count
 from .message_html import reasoning_html, thinking_collapsed_html, thinking_line_html
 from .theme import HtmlColors
@@ -31,20 +32,18 @@ LONG_TAIL_CHARS = 4000  # an open block longer than this grows as plain text unt
 
 
 class BlockRenderer:
-    """One worker thread that renders Markdown blocks in the order they were submitted."""
+    """One worker thread (the app's ``Background``) that renders Markdown blocks in submission order.
+
+    The paint timer polls the futures in document order, so they are plain futures, not callbacks."""
 
     def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker = Background(max_workers=1, name="mimo-markdown")
 
     def submit(self, block: str, message_id: int, code_index: list[int], dark: bool) -> Future:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-markdown")
-        return self._executor.submit(render_block, block, message_id, code_index, dark)
+        return self._worker.submit(render_block, block, message_id, code_index, dark)
 
     def shutdown(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        self._worker.shutdown(wait=True)
 
 
 def render_block(block: str, message_id: int, code_index: list[int], dark: bool) -> str:
