@@ -46,7 +46,11 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get(ENV_EXIT_WHEN_SHOWN) or args.screenshot:
         _exit_once_interactive(app, window, started, args.screenshot)
     code = app.exec()
-    shutdown(controller, store)
+    problem = shutdown(controller, store)
+    if problem and not os.environ.get(ENV_EXIT_WHEN_SHOWN):
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(None, APP_NAME, problem)  # what could not be saved, and where it is kept
     return code
 
 
@@ -55,8 +59,11 @@ def build_window(store: Store, *, start_engine: bool = True):
     from mimo_desktop.ui.controller import ChatController
     from mimo_desktop.ui.main_window import MainWindow
 
+    from mimo_desktop.ui.store_status import StoreStatus
+
     window = MainWindow()
     controller = ChatController(store, window)
+    window.store_status = StoreStatus(store, window, window)  # locked / full / written again, said as it happens
     # Closing the window is the ordered shutdown's first step: stop the answer, then the engine.
     window.closing.connect(controller.shutdown)
     if start_engine:
@@ -80,15 +87,18 @@ def _warm_up_markdown() -> None:
     threading.Thread(target=warm_up, name="mimo-markdown-warm-up", daemon=True).start()
 
 
-def shutdown(controller, store: Store) -> None:
-    """Ordered: cancel generation (what streamed is kept, marked stopped), stop the engine, close the database."""
+def shutdown(controller, store: Store) -> str | None:
+    """Ordered: cancel generation (what streamed is kept, marked stopped), stop the engine, close the database.
+    Returns what could not be saved on closing, or None."""
     stop = getattr(controller, "shutdown", None)
     if stop is not None:
         stop()
     try:
-        store.close()
+        store.close()  # writes what is queued; retries a locked or full database for a few seconds
     except StoreError as exc:
         sys.stderr.write(f"{APP_NAME}: {exc}\n")
+        return str(exc)
+    return None
 
 
 def open_store_or_explain(home: Path | None) -> Store | None:

@@ -147,8 +147,7 @@ class Store:
         try:
             return self._writer.call(fn, front=front)
         except WriterStuck as exc:
-            raise StoreError(f"{exc.status.sentence(self.db_path)} This change was not made: "
-                             "try again in a moment.") from None
+            raise StoreError(exc.status.refusal(self.db_path)) from None
         except sqlite3.Error as exc:
             raise StoreError(describe_sqlite_error(exc, self.db_path)) from exc
 

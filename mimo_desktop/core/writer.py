@@ -54,6 +54,14 @@ class WriterStatus:
             return f"The conversation database {db_path} refused a write: {self.detail}"
         return ""
 
+    def refusal(self, db_path: Path) -> str:
+        """For a change that was given up on (a new message, a new conversation): nothing was written."""
+        if self.state == LOCKED:
+            return "The history is locked by another program, so this was not saved: try again in a moment."
+        if self.state == FULL:
+            return f"The disk holding {db_path.parent} is full, so this was not saved: free some space and try again."
+        return self.sentence(db_path)
+
 
 @dataclass
 class _Update:
