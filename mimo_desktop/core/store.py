@@ -29,21 +29,18 @@ from .conversation import (
     SearchHit,
 )
 from .errors import StoreError
+from .opening import INTERRUPTED, open_for_writing, open_read_only
 from .recovery import (
     describe_sqlite_error,
     friendly_errors,
     quarantine_damaged,
-    read_unsaved,
-    replay_unsaved,
     write_unsaved,
 )
-from .schema import migrate
 from .writer import FULL, DbWriter, WriterStatus, WriterStuck, classify
 
 __all__ = ["Store", "StoreError", "describe_sqlite_error", "quarantine_damaged", "fts_query", "INTERRUPTED"]
 
 CURRENT_LEAF = object()  # add_message default: under the conversation's current leaf
-INTERRUPTED = "Interrupted: MiMo Desktop closed before this answer finished."
 
 
 READ_ONLY_FULL = (
@@ -75,11 +72,11 @@ class Store:
             raise StoreError(f"MiMo Desktop cannot create its data folder {home}: {exc.strerror}.") from None
         blobs = BlobStore(paths.attachments_dir(home))
         try:
-            conn, replayed = _open_for_writing(db_path, busy_timeout_s)
+            conn, replayed = open_for_writing(db_path, busy_timeout_s)
         except sqlite3.Error as exc:
             if classify(exc) != FULL or not db_path.exists():
                 raise StoreError(describe_sqlite_error(exc, db_path)) from exc
-            return cls(_open_read_only(db_path), db_path, blobs,
+            return cls(open_read_only(db_path), db_path, blobs,
                        read_only_reason=READ_ONLY_FULL.format(folder=db_path.parent))
         store = cls(conn, db_path, blobs)
         store.replayed = replayed
@@ -411,39 +408,6 @@ class Store:
                 self._conn.backup(dest)
             finally:
                 dest.close()
-
-
-def _open_for_writing(db_path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connection, int]:
-    """The reading connection, after migrations, the last session's unsaved writes and crash recovery."""
-    conn = sqlite3.connect(db_path, timeout=busy_timeout_s, isolation_level=None)
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-            raise sqlite3.OperationalError("database is locked")
-        migrate(conn)
-        replayed = replay_unsaved(conn, db_path)
-        # Answers that were streaming when the app died are kept, marked as stopped.
-        conn.execute("UPDATE messages SET state = 'stopped', error = ? WHERE state = 'streaming'", (INTERRUPTED,))
-    except BaseException:
-        conn.close()
-        raise
-    return conn, replayed
-
-
-def _open_read_only(db_path: Path) -> sqlite3.Connection:
-    """For a full disk: read the history without writing a byte (no -wal/-shm files created)."""
-    last: sqlite3.Error | None = None
-    for query in ("mode=ro", "immutable=1"):  # immutable: a WAL database whose -shm cannot be created
-        try:
-            conn = sqlite3.connect(f"{db_path.as_uri()}?{query}", uri=True, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("SELECT count(*) FROM conversations").fetchone()
-            return conn
-        except sqlite3.Error as exc:
-            last = exc
-    assert last is not None
-    raise StoreError(describe_sqlite_error(last, db_path)) from last
 
 
 def fts_query(text: str) -> str:

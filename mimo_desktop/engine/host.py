@@ -289,7 +289,7 @@ class EngineHost:
             self._emit_failure(clock, Failed(rid, str(exc), False))
             await self._mark_dead(str(exc), except_request=rid)
         except RequestFailed as exc:
-            self._emit_failure(clock, Failed(rid, str(exc), True))
+            self._emit_failure(clock, Failed(rid, str(exc), True, exc.kind, exc.tokens))
         except Exception as exc:  # noqa: BLE001 - never let a request vanish silently
             log.exception("request %s failed", rid)
             self._emit_failure(clock, Failed(rid, f"Unexpected engine error: {type(exc).__name__}: {exc}", True))

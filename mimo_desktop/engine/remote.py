@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,19 +23,30 @@ import httpx
 from mimo_desktop.engine.reasoning import ReasoningSplitter
 from mimo_desktop.engine.protocol import StageCallback, StatsCallback
 from mimo_desktop.engine.remote_metrics import Scrape, parse_metrics, stats_between
+from mimo_desktop.engine.remote_protocol import (
+    KEYRING_SERVICE,
+    Deadlines,
+    count_or,
+    parse_sse_line,
+    redact_url,
+    status_failure,
+)
 from mimo_desktop.engine.types import (
+    FIRST_TOKEN_TIMEOUT_S,
+    NO_ANSWER,
+    STOPPED_MID_ANSWER,
+    TOKEN_TIMEOUT_S,
+    UNREACHABLE,
     EngineDied,
     EngineInfo,
     Finished,
     GenerationRequest,
-    InvalidRequest,
     RequestFailed,
     TextDelta,
 )
 
 log = logging.getLogger(__name__)
 
-KEYRING_SERVICE = "mimo-desktop"
 
 
 def api_key_from_keyring(account: str) -> str | None:
@@ -57,13 +69,24 @@ class RemoteSettings:
     model: str | None = None  # None: the first model the server lists
     api_key: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 5.0
-    read_timeout_s: float = 120.0  # longest silence before a stream counts as stalled
+    # From sending the request to the first token: the server reads the request (base64 media),
+    # queues it and processes the prompt. A 32k-token prompt with a long video prefills in well under
+    # 30 s on the GPUs MiMo-V2.5 needs; 60 s leaves room for a queue without waiting on a dead server.
+    first_token_timeout_s: float = FIRST_TOKEN_TIMEOUT_S
+    # Between two tokens of a running answer: a decode step takes milliseconds (even a preempted and
+    # recomputed request resumes within seconds), so 30 s of silence is a stalled server.
+    token_timeout_s: float = TOKEN_TIMEOUT_S
     metrics_interval_s: float | None = 2.0  # scrape the server's /metrics; None: never
 
     @property
     def base_url(self) -> str:
         url = self.url.rstrip("/")
         return url if url.endswith("/v1") else url + "/v1"
+
+    @property
+    def shown_url(self) -> str:
+        """The base URL as messages show it: never with the user:password@ it may carry."""
+        return redact_url(self.base_url)
 
 
 def build_messages(request: GenerationRequest) -> list[dict[str, Any]]:
@@ -104,55 +127,6 @@ def build_body(request: GenerationRequest, model: str) -> dict[str, Any]:
     return body
 
 
-def _server_message(body: bytes) -> str:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body.decode("utf-8", "replace").strip()[:300]
-    if isinstance(data, dict):
-        err = data.get("error", data)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])[:300]
-        if isinstance(err, str):
-            return err[:300]
-    return str(data)[:300]
-
-
-def status_failure(status: int, body: bytes, headers: httpx.Headers, url: str) -> RequestFailed:
-    detail = _server_message(body)
-    if status == 401 or status == 403:
-        return RequestFailed(
-            f"The server at {url} refused the API key ({status}). Store the right key in the OS "
-            f"keyring (service '{KEYRING_SERVICE}', account = the server URL).")
-    if status == 429:
-        retry = headers.get("retry-after")
-        wait = f" It asks to retry after {retry} s." if retry else ""
-        return RequestFailed(f"The server is busy (429 Too Many Requests).{wait} {detail}".strip())
-    if status == 404:
-        return RequestFailed(f"The server has no such model or endpoint (404): {detail}")
-    if 400 <= status < 500:
-        return InvalidRequest(f"The server refused the request ({status}): {detail}")
-    return RequestFailed(f"The server failed ({status}): {detail}")
-
-
-def parse_sse_line(line: str) -> dict[str, Any] | None:
-    """One ``data:`` line → its JSON; None for comments, blank lines and ``[DONE]``."""
-    if not line.startswith("data:"):
-        return None
-    payload = line[5:].strip()
-    if payload == "[DONE]":
-        return None
-    try:
-        chunk = json.loads(payload)
-    except ValueError as exc:
-        raise RequestFailed(f"The server sent a malformed stream chunk: {payload[:120]!r}") from exc
-    if not isinstance(chunk, dict):
-        raise RequestFailed(f"The server sent a malformed stream chunk: {payload[:120]!r}")
-    if "error" in chunk:
-        raise RequestFailed(f"The server reported an error mid-answer: {_server_message(line[5:].encode())}")
-    return chunk
-
-
 class RemoteEngine:
     def __init__(self, settings: RemoteSettings) -> None:
         self.settings = settings
@@ -169,9 +143,9 @@ class RemoteEngine:
 
     async def start(self, on_stage: StageCallback, on_stats: StatsCallback) -> EngineInfo:
         s = self.settings
-        timeout = httpx.Timeout(s.read_timeout_s, connect=s.connect_timeout_s)
+        timeout = httpx.Timeout(s.first_token_timeout_s, connect=s.connect_timeout_s)
         self._client = httpx.AsyncClient(base_url=s.base_url, timeout=timeout, headers=self._headers())
-        on_stage(f"connecting to {s.base_url}")
+        on_stage(f"connecting to {s.shown_url}")
         try:
             response = await self._client.get("/models")
         except httpx.HTTPError as exc:
@@ -183,13 +157,13 @@ class RemoteEngine:
                 return self._info()  # servers without /v1/models still chat
             await self.shutdown()
             raise EngineDied(str(status_failure(response.status_code, response.content,
-                                                response.headers, s.base_url)))
+                                                response.headers, s.shown_url)))
         if not self._model:
             try:
                 self._model = str(response.json()["data"][0]["id"])
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 await self.shutdown()
-                raise EngineDied(f"The server at {s.base_url} lists no model; name one with --model.") from exc
+                raise EngineDied(f"The server at {s.shown_url} lists no model; name one with --model.") from exc
         self._template_opens_thinking = await self._probe_template()
         self._start_metrics(on_stats)
         return self._info()
@@ -236,21 +210,20 @@ class RemoteEngine:
             before = after
 
     def _info(self) -> EngineInfo:
-        return EngineInfo(name=f"{self._model} @ {self.settings.base_url}",
+        return EngineInfo(name=f"{self._model} @ {self.settings.shown_url}",
                           modalities=("text", "image", "video", "audio"))
 
     def _transport_message(self, exc: httpx.HTTPError) -> str:
-        url = self.settings.base_url
+        url = self.settings.shown_url
         if isinstance(exc, httpx.ConnectError):
             return f"Cannot reach the server at {url} (connection refused or no route). Is it running?"
         if isinstance(exc, httpx.ConnectTimeout):
             return f"The server at {url} did not accept a connection within {self.settings.connect_timeout_s} s."
-        if isinstance(exc, httpx.ReadTimeout):
-            return (f"The server at {url} stopped sending for {self.settings.read_timeout_s:g} s; "
-                    "the request was abandoned.")
+        if isinstance(exc, httpx.TimeoutException):
+            return f"The server at {url} did not answer in time ({type(exc).__name__}); the request was abandoned."
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
             return f"The server at {url} closed the connection in the middle of the answer."
-        return f"Talking to the server at {url} failed: {type(exc).__name__}: {exc}"
+        return f"Talking to the server at {url} failed: {type(exc).__name__}: {redact_url(str(exc))}"
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         if self._client is None or self._model is None:
@@ -258,28 +231,42 @@ class RemoteEngine:
         # Data URLs of large media are built here (base64 of a long clip takes a while): off the loop,
         # so other requests' streams and the UI's events keep flowing meanwhile.
         payload = await asyncio.to_thread(lambda: json.dumps(build_body(request, self._model)).encode())
+        s = self.settings
+        # The first-token and between-token limits are ours (below); httpx only bounds the connection.
+        http_request = self._client.build_request(
+            "POST", "/chat/completions", content=payload, headers={"Content-Type": "application/json"},
+            timeout=httpx.Timeout(None, connect=s.connect_timeout_s))
+        stream = Deadlines(s.first_token_timeout_s, s.token_timeout_s, s.shown_url)
         try:
-            async with self._client.stream("POST", "/chat/completions", content=payload,
-                                           headers={"Content-Type": "application/json"}) as response:
+            response = await stream.wait(self._client.send(http_request, stream=True))
+            try:
                 if response.status_code != 200:
-                    content = await response.aread()
-                    raise status_failure(response.status_code, content, response.headers,
-                                         self.settings.base_url)
-                async for event in self._read_stream(request.request_id, response, request.sampling.thinking):
+                    content = await stream.wait(response.aread())
+                    raise status_failure(response.status_code, content, response.headers, s.shown_url)
+                async for event in self._read_stream(request, response, stream):
                     yield event
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
-            raise RequestFailed(self._transport_message(exc)) from exc
+            kind = UNREACHABLE if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) else ""
+            raise RequestFailed(self._transport_message(exc), kind=kind, tokens=stream.tokens) from exc
 
-    async def _read_stream(self, rid: str, response: httpx.Response,
-                           request_thinking: bool | None = None) -> AsyncIterator[TextDelta | Finished]:
+    async def _read_stream(self, request: GenerationRequest, response: httpx.Response,
+                           stream: Deadlines) -> AsyncIterator[TextDelta | Finished]:
+        rid = request.request_id
+        limit = request.sampling.max_tokens
         reason: str | None = None
         usage: dict[str, Any] = {}
-        deltas = 0
         done = False
         # A server without a reasoning parser sends the tags in the content: split them here.
         raw_tags = ReasoningSplitter(start_in_reasoning=self._template_opens_thinking
-                                     and request_thinking is not False)
-        async for line in response.aiter_lines():
+                                     and request.sampling.thinking is not False)
+        lines = response.aiter_lines()
+        while True:
+            try:
+                line = await stream.wait(anext(lines))
+            except StopAsyncIteration:
+                break
             if line.startswith("data:") and line[5:].strip() == "[DONE]":  # the space is optional in SSE
                 done = True
                 break
@@ -290,27 +277,35 @@ class RemoteEngine:
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or {}
                 thinking = delta.get("reasoning_content") or delta.get("reasoning")
+                content = delta.get("content")
+                if (thinking or content) and stream.tokens >= limit:
+                    # the server ignores max_tokens (or never ends): the client enforces it
+                    reason, done = "length", True
+                    break
                 if thinking:
-                    deltas += 1
+                    stream.token()
                     if raw_tags.in_reasoning and not raw_tags.reasoning_chars:
                         # the server parses reasoning itself: its content will be the answer
                         raw_tags = ReasoningSplitter(start_in_reasoning=False)
                     yield TextDelta(rid, thinking, 1, reasoning=True)
-                if delta.get("content"):
-                    deltas += 1
-                    pieces = raw_tags.feed(delta["content"])
+                if content:
+                    stream.token()
+                    pieces = raw_tags.feed(content)
                     for i, piece in enumerate(pieces):
                         yield TextDelta(rid, piece.text, 1 if i == 0 else 0, piece.reasoning)
                     if not pieces:  # held back whole (maybe half a tag): still one token for the live rate
                         yield TextDelta(rid, "", 1)
                 reason = choice.get("finish_reason") or reason
+            if reason == "length" and done:
+                break
         for piece in raw_tags.finish():
             yield TextDelta(rid, piece.text, 0, piece.reasoning)
         if not done and reason is None:
-            raise RequestFailed(f"The server at {self.settings.base_url} closed the connection "
-                                "in the middle of the answer.")
-        yield Finished(rid, reason or "stop", usage.get("prompt_tokens"),
-                       usage.get("completion_tokens", deltas), None, None)
+            raise RequestFailed(stream.cut_message(), kind=STOPPED_MID_ANSWER if stream.tokens else NO_ANSWER,
+                                tokens=stream.tokens)
+        output = count_or(usage.get("completion_tokens"), stream.tokens)
+        yield Finished(rid, reason or "stop", count_or(usage.get("prompt_tokens"), None),
+                       min(output, limit) if reason == "length" else output, None, None)
 
     async def check_health(self) -> None:
         """A server that went away may come back: requests report it, the engine stays usable."""
