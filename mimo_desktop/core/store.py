@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ READ_ONLY_FULL = (
     "The disk holding {folder} is full, so the history is open read only: you can read and export your "
     "conversations, but nothing new is saved. Free some space and restart MiMo Desktop."
 )
+FULL_BELOW_BYTES = 4 << 20  # free space under which a failing start counts as a full disk
 CLOSE_DRAIN_S = 5.0  # on close, how long to keep retrying a locked database or a full disk
 
 
@@ -74,7 +76,7 @@ class Store:
         try:
             conn, replayed = open_for_writing(db_path, busy_timeout_s)
         except sqlite3.Error as exc:
-            if classify(exc) != FULL or not db_path.exists():
+            if not db_path.exists() or not (classify(exc) == FULL or _disk_full(db_path.parent)):
                 raise StoreError(describe_sqlite_error(exc, db_path)) from exc
             return cls(open_read_only(db_path), db_path, blobs,
                        read_only_reason=READ_ONLY_FULL.format(folder=db_path.parent))
@@ -408,6 +410,14 @@ class Store:
                 self._conn.backup(dest)
             finally:
                 dest.close()
+
+
+def _disk_full(folder: Path) -> bool:
+    """SQLite says "disk I/O error" when a full disk stops it creating the -wal or -shm file."""
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def fts_query(text: str) -> str:

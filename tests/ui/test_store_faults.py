@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 
 from mimo_desktop.core.conversation import MessageState
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))  # locker, test_salvage
 from locker import Locker  # noqa: E402
 
 # The old store waited out SQLite's 2 s busy timeout on the GUI thread at every flush.
@@ -62,3 +62,50 @@ def test_a_lock_across_the_end_of_an_answer_never_freezes_the_window_and_loses_n
     qtbot.waitUntil(lambda: "written again" in window.notice.text(), timeout=10000)
     text, state = on_disk(store.db_path)
     assert text == "t0 t1 t2 " + "".join(f"w{i} " for i in range(40)) and state == MessageState.STOPPED.value
+
+
+def test_a_damaged_history_is_recovered_with_the_persons_consent_and_counted(qapp, mimo_home, monkeypatch, capsys):
+    from PySide6.QtWidgets import QMessageBox
+    from test_salvage import build_history, damage_a_page_of_messages
+
+    from mimo_desktop.app import open_store_or_explain
+
+    db, expected = build_history(mimo_home, conversations=10, answers=20)
+    damage_a_page_of_messages(db)
+    asked, told = [], []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text: asked.append(text) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text: told.append(text))
+    store = open_store_or_explain(mimo_home)
+    try:
+        assert "damaged" in asked[0] and "recover what can still be read" in asked[0]
+        recovered = sum(len(store.all_messages(c.id)) for c in store.conversations())
+        assert len(store.conversations()) == 10 and 0 < len(expected) - recovered < 20
+        [kept] = mimo_home.glob("*.damaged-????????-??????")
+        assert told == [f"Recovered 10 conversations and {recovered} messages from the damaged history "
+                        f"(row-by-row copy). The damaged file is kept as {kept}."]
+    finally:
+        store.close()
+
+
+def test_a_read_only_history_says_so_in_the_window(qtbot, mimo_home, monkeypatch, no_thread_leaks):
+    import mimo_desktop.core.store as store_module
+    from mimo_desktop.app import build_window
+    from mimo_desktop.core.store import Store
+
+    Store.open(mimo_home).close()
+
+    def full(*_a, **_k):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store_module, "open_for_writing", full)
+    store = Store.open(mimo_home)
+    window, controller = build_window(store, start_engine=False)
+    qtbot.addWidget(window)
+    try:
+        assert window.notice.text() == store.read_only_reason and "open read only" in store.read_only_reason
+        send(qtbot, window, "typed on a full disk")
+        assert window.composer.text() == "typed on a full disk"  # refused, and kept
+        assert window.notice.text() == store.read_only_reason
+    finally:
+        controller.shutdown()
+        store.close()
