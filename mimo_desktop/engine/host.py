@@ -204,6 +204,8 @@ class EngineHost:
 
     def _set_state(self, event: EngineStateChanged) -> None:
         self._state = event.state
+        if event.state == "dead":
+            self._dead_message = event.message  # a request sent now is told why, not only that
         self._emit(event)
 
     def _on_stats(self, stats: EngineStats) -> None:
@@ -321,7 +323,9 @@ class EngineHost:
 
     def _not_ready_message(self) -> str:
         if self._state == "dead":
-            return "The engine has stopped working. Restart it to continue."
+            why = getattr(self, "_dead_message", "")
+            return f"The engine has stopped working: {why} Restart it to continue." if why else (
+                "The engine has stopped working. Restart it to continue.")
         return "The engine is not running. Start it first."
 
     async def _mark_dead(self, message: str, except_request: str | None = None) -> None:

@@ -127,6 +127,28 @@ def build_body(request: GenerationRequest, model: str) -> dict[str, Any]:
     return body
 
 
+HEALTH_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class ServerModel:
+    id: str
+    max_model_len: int | None = None  # vLLM reports the context length it serves
+
+
+def server_models(response: httpx.Response) -> list[ServerModel]:
+    """The models a /v1/models answer lists (any odd shape: none)."""
+    try:
+        data = response.json().get("data")
+    except (ValueError, AttributeError):
+        return []
+    models = []
+    for entry in data if isinstance(data, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            models.append(ServerModel(entry["id"], count_or(entry.get("max_model_len"), None) or None))
+    return models
+
+
 class RemoteEngine:
     def __init__(self, settings: RemoteSettings) -> None:
         self.settings = settings
@@ -136,6 +158,7 @@ class RemoteEngine:
         # The server's chat template writes "<think>" itself (MiMo's, with thinking on): a server without
         # a reasoning parser then streams thinking as content that only *ends* with "</think>".
         self._template_opens_thinking = False
+        self._max_context: int | None = None  # vLLM's /v1/models says max_model_len
 
     def _headers(self) -> dict[str, str]:
         key = self.settings.api_key
@@ -158,12 +181,13 @@ class RemoteEngine:
             await self.shutdown()
             raise EngineDied(str(status_failure(response.status_code, response.content,
                                                 response.headers, s.shown_url)))
+        models = server_models(response)
         if not self._model:
-            try:
-                self._model = str(response.json()["data"][0]["id"])
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
+            if not models:
                 await self.shutdown()
-                raise EngineDied(f"The server at {s.shown_url} lists no model; name one with --model.") from exc
+                raise EngineDied(f"The server at {s.shown_url} lists no model; name one in Settings (or --remote-model).")
+            self._model = models[0].id
+        self._max_context = next((m.max_model_len for m in models if m.id == self._model), None)
         self._template_opens_thinking = await self._probe_template()
         self._start_metrics(on_stats)
         return self._info()
@@ -210,7 +234,7 @@ class RemoteEngine:
             before = after
 
     def _info(self) -> EngineInfo:
-        return EngineInfo(name=f"{self._model} @ {self.settings.shown_url}",
+        return EngineInfo(name=f"{self._model} @ {self.settings.shown_url}", max_context=self._max_context,
                           modalities=("text", "image", "video", "audio"))
 
     def _transport_message(self, exc: httpx.HTTPError) -> str:
@@ -308,7 +332,29 @@ class RemoteEngine:
                        min(output, limit) if reason == "length" else output, None, None)
 
     async def check_health(self) -> None:
-        """A server that went away may come back: requests report it, the engine stays usable."""
+        """The status bar follows the server: one that no longer accepts connections is reported dead
+        (Restart reconnects once it is back). A slow or busy server is alive: only refusals count."""
+        if self._client is None:
+            return
+        timeout = httpx.Timeout(HEALTH_TIMEOUT_S, connect=self.settings.connect_timeout_s)
+        for attempt in range(2):  # a kept-alive connection the server dropped fails once: retry fresh
+            try:
+                await self._client.get("/models", timeout=timeout)
+                return
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise EngineDied(self._gone_message(exc)) from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt:
+                    raise EngineDied(self._gone_message(exc)) from exc
+            except httpx.HTTPError:
+                return  # timed out or refused the request: busy, not gone
+
+    def _gone_message(self, exc: httpx.HTTPError) -> str:
+        cause = ("connection refused" if isinstance(exc, httpx.ConnectError) else
+                 f"no connection within {self.settings.connect_timeout_s:g} s"
+                 if isinstance(exc, httpx.ConnectTimeout) else "the connection dropped")
+        return (f"The server at {self.settings.shown_url} no longer answers ({cause}). "
+                "Restart the engine once it is back.")
 
     async def abort(self, request_id: str) -> None:
         """Nothing to send: cancelling generate's task closes the stream, the server aborts."""

@@ -76,7 +76,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(text)
             return
         if self.path == "/v1/models":
-            return self._send_json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+            entry = {"id": MODEL, "object": "model"}
+            if self.server.max_model_len:
+                entry["max_model_len"] = self.server.max_model_len  # what vLLM reports
+            return self._send_json(200, {"object": "list", "data": [entry]})
         self._send_json(404, {"error": {"message": "not found"}})
 
     def do_POST(self) -> None:
@@ -220,6 +223,7 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         self.tokenize = False  # serve vLLM-style /tokenize
         self.opens_thinking = False  # ... for a chat template that writes "<think>" itself
         self.mode = "ok"
+        self.max_model_len: int | None = None  # listed in /v1/models, as vLLM does
         self.shape = "{}"  # the odd chunk of mode "shape"
         self.requests: list[dict[str, Any]] = []
         self.client_gone = threading.Event()

@@ -282,3 +282,22 @@ def test_server_without_metrics_gives_no_stats(server, connect, recorder):
     _, end = run(host, recorder, ask("hi"))
     assert isinstance(end, Finished)
     assert not any(isinstance(e, StatsUpdated) for e in recorder.events)
+
+
+def test_the_context_length_vllm_reports_is_the_engines(server, connect, recorder):
+    server.max_model_len = 65536
+    host = connect(server.url)
+    assert host.info.max_context == 65536
+
+
+def test_a_server_that_dies_while_connected_turns_the_engine_dead_with_why(connect, recorder):
+    with FakeOpenAIServer() as srv:
+        url = srv.url
+        host = connect(url)
+        assert host.state == "ready"
+    dead = recorder.wait_for(lambda evs: any(isinstance(e, EngineStateChanged) and e.state == "dead" for e in evs))
+    [event] = [e for e in dead if isinstance(e, EngineStateChanged) and e.state == "dead"]
+    assert event.message == (f"The server at {url}/v1 no longer answers (connection refused). "
+                             "Restart the engine once it is back.")
+    _, end = run(host, recorder, ask("hi"))  # a send now names the server and the cause
+    assert isinstance(end, Failed) and end.message == f"The engine has stopped working: {event.message} Restart it to continue."

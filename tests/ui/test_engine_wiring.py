@@ -119,3 +119,17 @@ def test_an_engine_replaced_while_starting_cannot_overwrite_the_new_ones_state(q
     assert bridge.state == "ready" and bridge.info.name == "new"
     assert ("ready", "old") not in states
     bridge.shutdown()
+
+
+def test_a_failed_answer_keeps_its_turn_so_two_questions_never_go_out_in_a_row(qtbot, engine_window, engine_log):
+    send(qtbot, engine_window, "tokens=2 then=fail")  # fails after "t0 t1 "
+    wait_idle(qtbot, engine_window)
+    send(qtbot, engine_window, "tokens=0 then=fail")  # fails before any text
+    wait_idle(qtbot, engine_window)
+    send(qtbot, engine_window, "tokens=1")
+    wait_idle(qtbot, engine_window)
+    from mimo_desktop.ui.history_media import NO_ANSWER_TURN
+
+    turns = [(t.role, t.text) for t in engine_log.requests[-1].turns]
+    assert turns == [("user", "tokens=2 then=fail"), ("assistant", "t0 t1 "),
+                     ("user", "tokens=0 then=fail"), ("assistant", NO_ANSWER_TURN), ("user", "tokens=1")]
