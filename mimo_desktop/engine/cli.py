@@ -19,6 +19,7 @@ from typing import Any
 from mimo_desktop.engine.host import EngineHost
 from mimo_desktop.engine.protocol import Engine
 from mimo_desktop.engine.types import (
+    API_KEY_ENV,
     FIRST_TOKEN_TIMEOUT_S,
     TOKEN_TIMEOUT_S,
     EngineError,
@@ -33,7 +34,6 @@ from mimo_desktop.engine.types import (
     Turn,
 )
 
-API_KEY_ENV = "MIMO_DESKTOP_API_KEY"  # for servers without an OS keyring; never printed
 
 
 class UsageError(Exception):

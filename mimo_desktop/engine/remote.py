@@ -149,6 +149,35 @@ def server_models(response: httpx.Response) -> list[ServerModel]:
     return models
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What "Test connection" found: the models the server lists, or why it could not tell."""
+
+    ok: bool
+    message: str
+    models: tuple[ServerModel, ...] = ()
+
+
+def probe_server(url: str, api_key: str | None, *, timeout_s: float = 5.0) -> Probe:
+    """Ask the server for /v1/models, synchronously (run it off the GUI thread)."""
+    settings = RemoteSettings(url=url, api_key=api_key, connect_timeout_s=timeout_s)
+    shown = settings.shown_url
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.get(settings.base_url + "/models", headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return Probe(False, RemoteEngine(settings)._transport_message(exc))
+    except ValueError as exc:  # httpx.InvalidURL and friends
+        return Probe(False, f"{redact_url(url)} is not a server URL: {redact_url(str(exc))}")
+    if response.status_code != 200:
+        return Probe(False, str(status_failure(response.status_code, response.content, response.headers, shown)))
+    models = tuple(server_models(response))
+    if not models:
+        return Probe(True, f"Connected to {shown}, which lists no model: type the model's name.")
+    listed = ", ".join(m.id + (f" (context {m.max_model_len:,} tokens)" if m.max_model_len else "") for m in models)
+    return Probe(True, f"Connected to {shown}. Models: {listed}.", models)
+
+
 class RemoteEngine:
     def __init__(self, settings: RemoteSettings) -> None:
         self.settings = settings

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from mimo_desktop.engine.types import NO_ANSWER, STOPPED_MID_ANSWER, InvalidRequest, RequestFailed
+from mimo_desktop.engine.types import API_KEY_ENV, NO_ANSWER, STOPPED_MID_ANSWER, InvalidRequest, RequestFailed
 
 KEYRING_SERVICE = "mimo-desktop"
 
@@ -43,8 +43,8 @@ def status_failure(status: int, body: bytes, headers: httpx.Headers, url: str) -
     detail = _server_message(body)
     if status == 401 or status == 403:
         return RequestFailed(
-            f"The server at {url} refused the API key ({status}). Store the right key in the OS "
-            f"keyring (service '{KEYRING_SERVICE}', account = the server URL).")
+            f"The server at {url} refused the API key ({status}). Enter the right key in Settings "
+            f"(kept in the OS keyring), or set {API_KEY_ENV} for `ask` and machines without a keyring.")
     if status == 429:
         retry = headers.get("retry-after")
         wait = f" It asks to retry after {retry} s." if retry else ""

@@ -24,6 +24,7 @@ class EngineError(Exception):
 # A remote server's silences (seconds; settings and `ask` flags change them; remote.py says why these)
 FIRST_TOKEN_TIMEOUT_S = 60.0
 TOKEN_TIMEOUT_S = 30.0
+API_KEY_ENV = "MIMO_DESKTOP_API_KEY"  # a server's key where no OS keyring exists (and for `ask`); never printed
 
 # Failed.kind: what a person is told happened, for the view to show it apart from other failures
 NO_ANSWER = "no_answer"  # nothing at all arrived before the first-token timeout
