@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ from .conversation import (
     SearchHit,
 )
 from .errors import StoreError
-from .opening import INTERRUPTED, open_for_writing, open_read_only
+from .opening import INTERRUPTED, disk_full, open_for_writing, open_read_only
 from .recovery import (
     describe_sqlite_error,
     friendly_errors,
@@ -48,7 +47,6 @@ READ_ONLY_FULL = (
     "The disk holding {folder} is full, so the history is open read only: you can read and export your "
     "conversations, but nothing new is saved. Free some space and restart MiMo Desktop."
 )
-FULL_BELOW_BYTES = 4 << 20  # free space under which a failing start counts as a full disk
 CLOSE_DRAIN_S = 5.0  # on close, how long to keep retrying a locked database or a full disk
 
 
@@ -61,7 +59,8 @@ class Store:
         self.read_only_reason = read_only_reason  # why writes are refused, "" when they are not
         self.replayed = 0  # updates the last session could not write, written at this start
         self._writer: DbWriter | None = None
-        self._on_status: Callable[[WriterStatus], None] | None = None
+        # called, on the writer's thread, whenever writing gets stuck (locked, full) or recovers
+        self.on_status: Callable[[WriterStatus], None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -76,7 +75,7 @@ class Store:
         try:
             conn, replayed = open_for_writing(db_path, busy_timeout_s)
         except sqlite3.Error as exc:
-            if not db_path.exists() or not (classify(exc) == FULL or _disk_full(db_path.parent)):
+            if not db_path.exists() or not (classify(exc) == FULL or disk_full(db_path.parent)):
                 raise StoreError(describe_sqlite_error(exc, db_path)) from exc
             return cls(open_read_only(db_path), db_path, blobs,
                        read_only_reason=READ_ONLY_FULL.format(folder=db_path.parent))
@@ -99,28 +98,18 @@ class Store:
             self._conn.close()
         if not left:
             return
+        said = status.sentence(self.db_path) if status is not None else ""
         try:
             kept = write_unsaved(self.db_path, left)
         except OSError as exc:
-            raise StoreError(
-                f"{status.sentence(self.db_path) if status else ''} On closing, {len(left)} change(s) could "
-                f"not be saved anywhere ({exc.strerror}): they are lost.") from None
-        raise StoreError(
-            f"{status.sentence(self.db_path) if status else ''} On closing, {len(left)} change(s) could not "
-            f"be written yet: they are kept in {kept} and written at the next start.")
+            raise StoreError(f"{said} On closing, {len(left)} change(s) could not be saved anywhere "
+                             f"({exc.strerror}): they are lost.") from None
+        raise StoreError(f"{said} On closing, {len(left)} change(s) could not be written yet: they are "
+                         f"kept in {kept} and written at the next start.")
 
     # ------------------------------------------------------------- write status
-    @property
-    def on_status(self) -> Callable[[WriterStatus], None] | None:
-        """Called, on the writer's thread, whenever writing gets stuck (locked, full) or recovers."""
-        return self._on_status
-
-    @on_status.setter
-    def on_status(self, callback: Callable[[WriterStatus], None] | None) -> None:
-        self._on_status = callback
-
     def _status_changed(self, status: WriterStatus) -> None:
-        callback = self._on_status
+        callback = self.on_status
         if callback is not None:
             callback(status)
 
@@ -410,14 +399,6 @@ class Store:
                 self._conn.backup(dest)
             finally:
                 dest.close()
-
-
-def _disk_full(folder: Path) -> bool:
-    """SQLite says "disk I/O error" when a full disk stops it creating the -wal or -shm file."""
-    try:
-        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
-    except OSError:
-        return False
 
 
 def fts_query(text: str) -> str:
