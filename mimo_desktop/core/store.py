@@ -147,6 +147,9 @@ class Store:
     def _pending(self, table: str, row_id: Any) -> dict[str, Any] | None:
         return self._writer.pending(table, row_id) if self._writer is not None else None
 
+    def _pending_rows(self, table: str) -> dict[Any, dict[str, Any]]:
+        return self._writer.pending_rows(table) if self._writer is not None else {}
+
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with friendly_errors(self.db_path):
             return self._conn.execute(sql, args).fetchall()
@@ -160,15 +163,18 @@ class Store:
         ).lastrowid)
         return self.conversation(conversation_id)
 
+    # Reads take the queued updates *before* the rows: an update committed in between is then in one or
+    # the other, never in neither (the writer drops it from the queue only once it is on disk).
     def conversation(self, conversation_id: int) -> Conversation:
+        pending = self._pending("conversations", conversation_id)
         rows = self._query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if not rows:
             raise StoreError(f"Conversation {conversation_id} does not exist.")
-        return _conversation(rows[0], self._pending("conversations", conversation_id))
+        return _conversation(rows[0], pending)
 
     def conversations(self) -> list[Conversation]:
+        pending = self._pending_rows("conversations")
         rows = self._query("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
-        pending = self._writer.pending_rows("conversations") if self._writer is not None else {}
         convs = [_conversation(r, pending.get(r["id"])) for r in rows]
         convs = [c for c, r in zip(convs, rows) if _field(r, pending.get(r["id"]), "deleted_at") is None]
         if pending:  # a queued rename moved a conversation up
@@ -266,10 +272,11 @@ class Store:
         self._queue("messages", message_id, fields)
 
     def message(self, message_id: int) -> Message:
+        pending = self._pending_rows("messages")
         rows = self._query("SELECT * FROM messages WHERE id = ?", (message_id,))
         if not rows:
             raise StoreError(f"Message {message_id} does not exist.")
-        return self._message(rows[0])
+        return self._message(rows[0], pending)
 
     def thread(self, conversation_id: int, leaf_id: int | None = None) -> list[Message]:
         """The messages from the root to ``leaf_id`` (default: the current leaf): what the user sees."""
@@ -277,6 +284,7 @@ class Store:
             leaf_id = self.conversation(conversation_id).current_leaf_id
         if leaf_id is None:
             return []
+        pending = self._pending_rows("messages")
         rows = self._query(
             """
             WITH RECURSIVE chain(id, parent_id, depth) AS (
@@ -288,12 +296,13 @@ class Store:
             """,
             (leaf_id, conversation_id),
         )
-        return [self._message(r) for r in rows]
+        return [self._message(r, pending) for r in rows]
 
     def all_messages(self, conversation_id: int) -> list[Message]:
         """Every message of a conversation, all branches, in the order they were written."""
+        pending = self._pending_rows("messages")
         rows = self._query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
-        return [self._message(r) for r in rows]
+        return [self._message(r, pending) for r in rows]
 
     def siblings(self, message_id: int) -> list[int]:
         """Ids of the alternatives to a message (the same parent), oldest first, itself included."""
@@ -317,8 +326,8 @@ class Store:
             "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id)))
         return leaf
 
-    def _message(self, row: sqlite3.Row) -> Message:
-        pending = self._pending("messages", row["id"])
+    def _message(self, row: sqlite3.Row, queued: dict[Any, dict[str, Any]]) -> Message:
+        pending = queued.get(row["id"])
         if pending:  # a queued update not on disk yet: show it as it will be
             row = {**{k: row[k] for k in row.keys()}, **pending}  # type: ignore[assignment]
         att_rows = self._query(
@@ -358,6 +367,7 @@ class Store:
             return []
         if self.write_status.state == "ok":
             self.wait_written(0.25)  # text queued a moment ago is found too (never waits on a stuck writer)
+        pending = self._pending_rows("conversations")
         rows = self._query(
             """
             SELECT m.conversation_id, c.title, m.id,
@@ -369,7 +379,6 @@ class Store:
             """,
             (match, limit),
         )
-        pending = self._writer.pending_rows("conversations") if self._writer is not None else {}
         return [SearchHit(r[0], _field(r, pending.get(r[0]), "title"), r[2], r[3]) for r in rows
                 if _field(r, pending.get(r[0]), "deleted_at") is None][:limit]
 
