@@ -140,3 +140,22 @@ def test_updates_are_merged_and_written_in_order(store):
     reopened = sqlite3.connect(store.db_path)
     assert reopened.execute("SELECT title, deleted_at FROM conversations").fetchall() == [("c", None)]
     reopened.close()
+
+
+def test_an_update_that_lands_while_a_read_runs_is_never_missed(store, monkeypatch):
+    conv = store.create_conversation("old title")
+    locker = Locker(store.db_path)
+    store.rename_conversation(conv.id, "new title")  # queued: the database is locked
+    real_query = store._query
+
+    def query_then_commit(sql, args=()):
+        rows = real_query(sql, args)  # read while the rename is not on disk yet
+        locker.release()
+        assert store.wait_written(10)  # the rename lands and leaves the queue before the read ends
+        return rows
+
+    monkeypatch.setattr(store, "_query", query_then_commit)
+    try:
+        assert [c.title for c in store.conversations()] == ["new title"]
+    finally:
+        locker.release()
