@@ -334,3 +334,23 @@ def test_an_environment_key_is_used_where_no_keyring_exists(qtbot, window, store
     dialog = open_settings(qtbot, window)
     assert dialog.api_key.text() == ""  # not shown as if typed in
     dialog.reject()
+
+
+def test_a_server_that_dies_mid_answer_is_not_shown_as_ready(qtbot, window, store, memory_keyring, no_thread_leaks):
+    with sse_server.FakeOpenAIServer() as srv:
+        url = srv.url
+        srv.mode = "stall"  # one token, then silence
+        store.set_setting("engine", {"kind": "remote", "remote": {"url": url, "model": ""}})
+        window.controller.engine.start_from_settings()
+        qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+        send(qtbot, window, "hello")
+        qtbot.waitUntil(lambda: "first" in window.chat.plain_text(), timeout=10000)
+    # the server is gone: the answer fails, and the status bar follows the server, not the last state
+    wait_idle(qtbot, window)
+    [conv] = store.conversations()
+    answer = store.thread(conv.id)[-1]
+    assert answer.state is MessageState.FAILED and answer.text == "first"
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "dead", timeout=15000)
+    status = window.engine_status.text()
+    assert "Ready" not in status and f"The server at {url}/v1 no longer answers (connection refused)" in status
+    assert window.engine_status.restart_button.isVisible()
