@@ -12,6 +12,7 @@ a full disk. ``close`` drains the queue; what still cannot be written is handed 
 from __future__ import annotations
 
 import collections
+import logging
 import sqlite3
 import threading
 import time
@@ -19,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 OK, LOCKED, FULL, FAILED = "ok", "locked", "full", "failed"
 RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.5, 1.0)  # then every second
@@ -300,7 +303,10 @@ class DbWriter:
             changed = status != self._status
             self._status = status
         if changed and self.on_status is not None:
-            self.on_status(status)
+            try:
+                self.on_status(status)
+            except Exception:  # noqa: BLE001 - a listener gone (a closed window) must not stop the writes
+                log.exception("database writer: the status listener failed")
 
 
 def _streamed(fields: dict[str, Any]) -> str:

@@ -23,13 +23,12 @@ class StoreStatus(QObject):
         self._shown = ""  # the notice this object put up, to clear only its own
         self.statusChanged.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         store.on_status = self.statusChanged.emit
+        # the window (and this) may go before the store closes: stop the writer calling a deleted object
+        self.destroyed.connect(lambda *_: setattr(store, "on_status", None))
         if store.read_only_reason:
             self._show(store.read_only_reason)
         elif store.replayed:
             self._show(f"{store.replayed} change(s) the last session could not save were written now.")
-
-    def detach(self) -> None:
-        self.store.on_status = None
 
     @Slot(object)
     def _on_status(self, status: WriterStatus) -> None:
