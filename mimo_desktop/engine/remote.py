@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from mimo_desktop.engine.remote_protocol import (
     Deadlines,
     count_or,
     parse_sse_line,
-    redact_url,
     status_failure,
 )
 from mimo_desktop.engine.types import (
@@ -44,6 +42,7 @@ from mimo_desktop.engine.types import (
     RequestFailed,
     TextDelta,
 )
+from mimo_desktop.engine.urls import redact_url
 
 log = logging.getLogger(__name__)
 

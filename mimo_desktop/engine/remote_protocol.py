@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from typing import Any
 
 import httpx
 
 from mimo_desktop.engine.types import API_KEY_ENV, NO_ANSWER, STOPPED_MID_ANSWER, InvalidRequest, RequestFailed
+from mimo_desktop.engine.urls import redact_url
 
 KEYRING_SERVICE = "mimo-desktop"
-
-
-def redact_url(text: str) -> str:
-    """``http://user:pass@host:8000/v1`` → ``http://host:8000/v1``, anywhere in ``text``: credentials
-    in a URL are never printed."""
-    return _USERINFO.sub("//", text)
-
-
-_USERINFO = re.compile(r"//[^/?#@\s]*@")
 
 
 def _server_message(body: bytes) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from mimo_desktop.engine.protocol import EngineFactory
 from mimo_desktop.engine.types import API_KEY_ENV, FIRST_TOKEN_TIMEOUT_S, TOKEN_TIMEOUT_S, SamplingSettings
+from mimo_desktop.engine.urls import redact_url
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING
 from mimo_desktop.engine.vllm_settings import SettingsError, VllmSettings
 
@@ -107,7 +108,7 @@ def engine_choice(raw: dict[str, Any] | None) -> EngineChoice:
     if cfg["kind"] == "remote":
         url = str(cfg["remote"]["url"]).strip()
         if not url.startswith(("http://", "https://")):
-            raise SettingsError(f"The server URL must start with http:// or https://, not {url!r}.")
+            raise SettingsError(f"The server URL must start with http:// or https://, not {redact_url(url)!r}.")
         model = str(cfg["remote"]["model"]).strip() or None
         timeouts = {"first_token_timeout_s": _seconds(cfg["remote"]["first_token_timeout_s"], FIRST_TOKEN_TIMEOUT_S),
                     "token_timeout_s": _seconds(cfg["remote"]["token_timeout_s"], TOKEN_TIMEOUT_S)}
@@ -118,7 +119,7 @@ def engine_choice(raw: dict[str, Any] | None) -> EngineChoice:
             # read on the engine thread: the OS keyring may block on a D-Bus round trip
             return RemoteEngine(RemoteSettings(url=url, model=model, api_key=api_key_for(url), **timeouts))
 
-        return EngineChoice("remote", make_remote, f"remote server {url}")
+        return EngineChoice("remote", make_remote, f"remote server {redact_url(url)}")
     return EngineChoice("none", None, "not configured")
 
 

@@ -185,7 +185,7 @@ class EngineControl(QObject):
         if problem == config.NO_KEYRING:
             problem = self._offer_session_key(url, key)
         elif problem is None and moved and key:
-            from mimo_desktop.engine.remote_protocol import redact_url
+            from mimo_desktop.engine.urls import redact_url
 
             problem = f"The API key is now kept for {redact_url(url)} too."
         if problem:
