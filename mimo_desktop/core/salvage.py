@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .opening import INTERRUPTED, open_for_writing
-from .recovery import quarantine_damaged
+from .recovery import quarantine_damaged, unsaved_path
 
 TABLES = ("conversations", "messages", "attachments", "message_attachments", "settings")
 RECOVER_TIMEOUT_S = 300.0
@@ -39,17 +39,27 @@ class Salvage:
 def salvage(db_path: Path) -> Salvage:
     """Move ``db_path`` aside and build a new database at ``db_path`` from what it still holds."""
     kept = quarantine_damaged(db_path)
+    unsaved = unsaved_path(db_path)
     with tempfile.TemporaryDirectory(prefix="mimo-salvage-", dir=db_path.parent) as work:
-        source, method = _recovered_copy(kept, Path(work)), "sqlite3 .recover"
-        if source is None:
-            source, method = kept, "row-by-row copy"
-        conn, _ = open_for_writing(db_path, busy_timeout_s=2.0)
+        # the last session's unsaved writes wait until the rows they change are back
+        held = Path(work) / unsaved.name
+        if unsaved.exists():
+            unsaved.rename(held)
         try:
-            _copy_rows(conn, source)
-            conversations = conn.execute("SELECT count(*) FROM conversations WHERE deleted_at IS NULL").fetchone()[0]
-            messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            source, method = _recovered_copy(kept, Path(work)), "sqlite3 .recover"
+            if source is None:
+                source, method = kept, "row-by-row copy"
+            conn, _ = open_for_writing(db_path, busy_timeout_s=2.0)
+            try:
+                _copy_rows(conn, source)
+                conversations = conn.execute(
+                    "SELECT count(*) FROM conversations WHERE deleted_at IS NULL").fetchone()[0]
+                messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            finally:
+                conn.close()
         finally:
-            conn.close()
+            if held.exists():
+                held.rename(unsaved)  # written by the next Store.open
     return Salvage(kept, conversations, messages, method)
 
 

@@ -98,3 +98,19 @@ def test_a_file_that_is_not_a_database_at_all_gives_an_empty_history(mimo_home):
     assert (report.conversations, report.messages) == (0, 0)
     assert report.kept.read_bytes().startswith(b"this is not sqlite")
     Store.open(mimo_home).close()
+
+
+def test_unsaved_writes_of_the_last_session_survive_a_salvage(mimo_home):
+    from mimo_desktop.core.recovery import write_unsaved
+
+    db, expected = build_history(mimo_home, conversations=10, answers=20)
+    write_unsaved(db, {("messages", i): {"text": f"replayed {i}"} for i in expected})
+    damage_a_page_of_messages(db)
+    report = salvage(db)
+    store = Store.open(mimo_home)
+    try:
+        assert store.replayed == len(expected)
+        texts = {m.id: m.text for c in store.conversations() for m in store.all_messages(c.id)}
+        assert len(texts) == report.messages and texts == {i: f"replayed {i}" for i in texts}
+    finally:
+        store.close()
