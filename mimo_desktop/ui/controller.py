@@ -7,14 +7,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 
+from mimo_desktop.core import queries
 from mimo_desktop.core.conversation import Message, MessageState, Role
+from mimo_desktop.core.drafts import DraftBook
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
 
+from .drafts import DraftKeeper
 from .main_window import MainWindow
 from .message_html import Branch
 from .theme import THEME_SETTING, apply_window_theme
 from .thread_facts import NO_ENGINE, export_with_dialog, history_tokens, title_from
+from .window_layout import WindowLayout
 
 if TYPE_CHECKING:
     from .engine_bridge import EngineBridge
@@ -50,6 +54,7 @@ class ChatController(QObject):
         self.apply_theme()
         lst = window.conversations
         lst.conversationSelected.connect(self.open_conversation)
+        lst.searchHitSelected.connect(self.open_search_hit)
         lst.newRequested.connect(self.new_conversation)
         lst.renameRequested.connect(self.rename_conversation)
         lst.deleteRequested.connect(self.delete_conversation)
@@ -57,10 +62,14 @@ class ChatController(QObject):
         lst.searchChanged.connect(self.search)
         window.composer.sendRequested.connect(self.send)
         window.exportRequested.connect(self.export_current)
+        self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
+        self.drafts.draftLeft.connect(window.conversations.set_draft)
+        self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         self.refresh_list()
         convs = self.store.conversations()
         if convs:
             self.open_conversation(convs[0].id)
+        self.drafts.follow(self.current_id)
 
     # --------------------------------------------------------------- engine
     # The engine side (EngineHost, asyncio, httpx for a server) loads when an engine is configured
@@ -136,13 +145,13 @@ class ChatController(QObject):
             return FAILED
 
     def refresh_list(self) -> None:
-        convs = self._guard(
-            self.store.search_conversations if self._query.strip() else lambda _q: self.store.conversations(),
-            self._query,
-        )
-        self.window.conversations.show_conversations([] if convs is FAILED else convs, self.current_id)
+        conn = queries.read_connection(self.store)
+        rows = self._guard(lambda: queries.search_rows(conn, self._query) if self._query.strip()
+                           else queries.sidebar_rows(conn))
+        self.window.conversations.show_rows([] if rows is FAILED else rows, self.current_id, self.drafts.summaries())
 
     def refresh_thread(self) -> None:
+        self.drafts.follow(self.current_id)  # the composer shows the draft of the conversation shown
         if self.current_id is None:
             self.window.chat.show_placeholder()
             return
@@ -174,15 +183,30 @@ class ChatController(QObject):
         if conversation_id != self.current_id:
             self.cancel_edit()
         self.current_id = conversation_id
+        self.window.conversations.mark_current(conversation_id)
         self.refresh_thread()
+
+    @Slot(int, int)
+    def open_search_hit(self, conversation_id: int, message_id: int) -> None:
+        """A search result: the conversation, on the branch where the match is."""
+        conn = queries.read_connection(self.store)
+        shown = self._guard(queries.on_shown_branch, conn, message_id)
+        if shown is False and not self._busy():
+            self._guard(self.store.switch_branch, message_id)
+        self.open_conversation(conversation_id)
 
     @Slot()
     def new_conversation(self) -> None:
+        """A blank conversation: an empty one already there (no title, no message) is reused, not piled up."""
         self.cancel_edit()
-        conv = self._guard(self.store.create_conversation, "")
-        if conv is FAILED:
+        reuse = self._guard(queries.empty_conversation, queries.read_connection(self.store),
+                            self.drafts.conversations_with_drafts())
+        if reuse is None:
+            conv = self._guard(self.store.create_conversation, "")
+            reuse = FAILED if conv is FAILED else conv.id
+        if reuse is FAILED:
             return
-        self.current_id = conv.id
+        self.current_id = reuse
         self.window.conversations.search.clear()
         self.refresh_list()
         self.refresh_thread()
@@ -237,6 +261,7 @@ class ChatController(QObject):
                 self._restore_draft(text, editing)
                 return
             self.current_id = conv.id
+            self.drafts.adopt(conv.id)
         else:
             conv = self._guard(self.store.conversation, self.current_id)
             if conv is not FAILED and not conv.title:
@@ -250,6 +275,7 @@ class ChatController(QObject):
         clear = getattr(self.window.composer, "clear_attachments", None)
         if clear is not None:
             clear()
+        self.drafts.save()  # sent: the draft is gone, on disk too
         self.refresh_list()
         self.after_user_message(user, tuple(d.prepared for d in drafts))
 
@@ -386,6 +412,7 @@ class ChatController(QObject):
         if self._shut_down:
             return
         self._shut_down = True
+        self.drafts.shutdown()  # first: the composer's shutdown deletes its scratch files (pasted pictures)
         if self._engine_parts is not None:
             self.streamer.shutdown()
         self.window.chat.shutdown()

@@ -15,6 +15,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Settings", "Ctrl+,"),
     ("Keyboard shortcuts (this list)", "F1"),
     ("Delete the selected conversation", "Delete"),
+    ("Rename the conversation (in the list)", "F2"),
+    ("Show or hide the conversation list", "Ctrl+B"),
+    ("Attach files by dropping them anywhere on the window", "Drag and drop"),
     ("Quit", "Ctrl+Q"),
 )
 
@@ -39,7 +42,7 @@ class HelpDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(420, 380)
+        self.resize(480, 440)
 
     def rows(self) -> list[tuple[str, str]]:
         return [(self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())]

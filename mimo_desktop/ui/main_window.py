@@ -1,13 +1,14 @@
 """The main window: conversation list | chat view over composer, engine status in the status bar.
 
 Shortcuts are window-wide actions (listed in the help dialog): new chat Ctrl+N, search Ctrl+F,
-stop Esc, attach Ctrl+O, settings Ctrl+, and help F1; Enter sends from the composer.
+stop Esc, attach Ctrl+O, rename F2, sidebar Ctrl+B, settings Ctrl+, and help F1; Enter sends from the
+composer. Files dragged over any part of the window land on the drop overlay and attach to the message.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from mimo_desktop import APP_NAME
@@ -15,12 +16,14 @@ from mimo_desktop import APP_NAME
 from .chat_view import ChatView
 from .composer import Composer
 from .conversation_list import ConversationList
+from .drop_overlay import DropOverlay
 from .engine_status import EngineStatus
 from .first_run import FirstRunPanel
 
 
 class MainWindow(QMainWindow):
     closing = Signal()
+    resized = Signal(QSize)
     exportRequested = Signal(str)  # "md" | "md+thinking" | "json"
     settingsRequested = Signal()
     stopRequested = Signal()
@@ -52,13 +55,16 @@ class MainWindow(QMainWindow):
         column.addWidget(self.chat, 1)
         column.addWidget(self.edit_bar)
         column.addWidget(self.composer)
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
+        splitter.setObjectName("mainSplitter")
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)  # the chat never disappears; the sidebar may (View → Sidebar)
         splitter.setSizes([260, 840])
         self.setCentralWidget(splitter)
 
+        self.drop_overlay = DropOverlay(self, self.composer)  # files dropped anywhere attach to the message
         self.engine_status = EngineStatus()
         self.statusBar().addPermanentWidget(self.engine_status)
         self.first_run.settingsRequested.connect(self.settingsRequested)
@@ -104,10 +110,16 @@ class MainWindow(QMainWindow):
         self.search_action = self._action("&Search conversations", QKeySequence.StandardKey.Find,
                                           self._focus_search, edit_menu)
         self.stop_action = self._action("S&top the answer", "Esc", self.stopRequested, edit_menu)
+        self.rename_action = self._action("&Rename conversation", "F2", self.conversations.rename_current, edit_menu)
+        view_menu = self.menuBar().addMenu("&View")
+        self.sidebar_action = self._action("&Sidebar", "Ctrl+B", self.set_sidebar_visible, view_menu)
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
         help_menu = self.menuBar().addMenu("&Help")
         self.help_action = self._action("&Keyboard shortcuts", "F1", self.show_help, help_menu)
 
     def _focus_search(self) -> None:
+        self.set_sidebar_visible(True)
         self.conversations.search.setFocus()
         self.conversations.search.selectAll()
 
@@ -138,8 +150,25 @@ class MainWindow(QMainWindow):
         self.engine_status.show_not_configured()
         self.first_run.show()
 
+    def set_sidebar_visible(self, visible: bool) -> None:
+        self.conversations.setVisible(bool(visible))
+        self.sidebar_action.setChecked(bool(visible))
+
+    def sidebar_visible(self) -> bool:
+        return not self.conversations.isHidden()
+
     def show_editing(self, editing: bool) -> None:
         self.edit_bar.setVisible(editing)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self.drop_overlay.property("watching"):  # the native window exists from the first show on
+            self.drop_overlay.watch(self.windowHandle())
+            self.drop_overlay.setProperty("watching", True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.resized.emit(event.size())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.closing.emit()

@@ -1,9 +1,9 @@
 """The README's flows in a real window on an X server (Xvfb): attachments in the composer, the settings dialog's
-model-folder check, the model download dialog mid-download. tests/ui/xvfb_flows.py drives each one in its own
-process; these tests check what it printed and what the screenshot shows.
+model-folder check, the model download dialog mid-download, the sidebar. tests/ui/xvfb_flows.py drives each
+one in its own process; these tests check what it printed and what the screenshot shows.
 
-Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-attachments.png, docs/screenshot-settings.png and
-docs/screenshot-download.png for the README.
+Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-attachments.png, docs/screenshot-settings.png,
+docs/screenshot-download.png and docs/screenshot-sidebar.png for the README.
 """
 
 import os
@@ -134,3 +134,35 @@ def test_download_dialog_mid_download_from_the_loopback_hub(xvfb_display, work_d
     assert image.width >= 600 and image.height >= 450 and colours(image) > 50
     assert count(image, saturated) > 3000, "no progress bar on screen"
     assert count(image.crop((0, 0, image.width, image.height // 2)), dark) > 2000, "no file list on screen"
+
+
+def test_sidebar_dates_previews_hover_search_drafts_drop_and_window_size(xvfb_display, work_dir):  # noqa: F811
+    printed, image = run_flow("sidebar", xvfb_display, work_dir)
+
+    headings = printed["headings"][0].split("|")
+    assert headings[:3] == ["Today", "Yesterday", "Previous 7 days"] and len(headings) == 5  # then two months
+    assert printed["titles"][0].split("|")[:2] == ["Holiday notes", "Bird on the feeder"]
+    assert printed["hscroll"] == ["False"]
+    assert printed["drafts"] == ["||Could it be sunset instead?|||"]  # the unsent question, marked in its row
+    assert printed["draft_elsewhere"] == ["''"]  # the draft stays with its own conversation
+    assert printed["snippet"] == ["A house [sparrow]: the grey crown and the black bib."]
+    assert printed["shown_answer"] == ["A house sparrow: the grey crown and the black bib."]  # the matching branch
+    assert printed["draft_back"] == ["'And which beach had the fewest people?'"]
+    assert printed["dropped"] == ["beach.jpg"]  # dropped on the chat view, attached to the message
+    assert printed["restarted_size"] == ["1000x700"]
+    assert printed["restarted_draft"] == ["'And which beach had the fewest people?'|beach.jpg"]
+    assert printed["renamed"] == ["Holiday: beaches"]  # F2, typed, Enter
+    assert printed["after_three_ctrl_n"] == ["7 conversations"]  # six, plus one blank one reused
+
+    assert image.width >= 1000 and image.height >= 600
+    sidebar = region(image, printed["sidebar_rect"][0])
+    assert count(sidebar, text_ink) > 3000, "no titles and previews in the sidebar"
+    x, y, w, h = map(int, printed["hovered_rect"][0].split(","))
+    buttons = (x + w - 52, y, x + w, y + h)  # the rename and delete buttons at the row's end
+    unhovered = Image.open(work_dir / "unhovered.png").convert("RGB")  # the pointer over the chat instead
+
+    def ink(px):
+        return sum(px) < 550  # the buttons' grey glyphs on the white list
+
+    shown, gone = count(image.crop(buttons), ink), count(unhovered.crop(buttons), ink)
+    assert shown > gone + 15, f"no hover buttons on the row under the pointer ({shown} vs {gone} pixels)"

@@ -1,12 +1,14 @@
 """Run one of the app's main flows in a real window on an X server and save a screenshot of it.
 
-    python tests/ui/xvfb_flows.py attachments|settings|download WORK_DIR OUT.png
+    python tests/ui/xvfb_flows.py attachments|settings|download|sidebar WORK_DIR OUT.png
 
 attachments: the main window with an image, a video with sound and a voice recording dropped on the composer
              (the real drop path), prepared by the real media layer, and a question typed.
 settings:    the settings dialog, opened by the controller as the menu does, on the embedded vLLM engine with a
              tiny MiMo-V2 Omni checkpoint checked (two H100s stand in for the GPUs this machine lacks).
 download:    the model download dialog mid-download from the loopback fake Hub (one shard stalls half-way).
+sidebar:     conversations under date headings with a draft marked and the pointer on a row; then a search hit
+             on an older branch, drafts across a switch and a restart, a drop on the chat view, F2, Ctrl+N.
 
 The engine is scripted (no GPU here); media files are generated into WORK_DIR with Pillow, numpy and ffmpeg.
 Prints ``key=value`` lines (chip texts, the meter, the check report, progress) for the test to check.
@@ -168,7 +170,7 @@ def attachments_flow(app, work: Path, out: Path) -> None:
     controller.engine.start_with(EngineChoice("scripted", ScreenshotEngine, "MiMo-V2.5"))
     wait(app, lambda: controller.bridge.state == "ready", what="the engine")
     conversations = window.conversations.list
-    holiday = conversations.item(window.conversations.titles().index("Holiday notes"))
+    holiday = window.conversations.item_of(conv.id)
     QTest.mouseClick(conversations.viewport(), Qt.MouseButton.LeftButton,
                      pos=conversations.visualItemRect(holiday).center())  # open it as a user does
     wait(app, lambda: controller.current_id == conv.id, what="the conversation")
@@ -288,7 +290,133 @@ def download_flow(app, work: Path, out: Path) -> None:
     print(f"threads_left={','.join(left)}", flush=True)  # closing the dialog cancels and joins its download
 
 
-FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download": download_flow}
+def sidebar_flow(app, work: Path, out: Path) -> None:
+    """The sidebar under date headings with the pointer over a row, then a search hit on an older branch,
+    a draft kept across a switch, files dropped on the chat view, and the window's size after a restart."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QLineEdit
+    from test_drop_anywhere import at, drag, file_mime
+
+    from mimo_desktop.app import build_window, save_screenshot
+    from mimo_desktop.core.store import Store
+
+    store = Store.open(work / "home")
+    store.set_setting("theme", "light")
+    ids = sidebar_history(store)
+    window, controller = build_window(store, start_engine=False)
+    window.resize(1180, 760)
+    window.show()
+    settle(app, window)
+    lst = window.conversations.list
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lst.visualItemRect(window.conversations.item_of(ids["Lake photo: what time of day"])).center())
+    wait(app, lambda: controller.current_id == ids["Lake photo: what time of day"], what="the lake conversation")
+    QTest.keyClicks(window.composer.edit, "Could it be sunset instead?")  # left unsent: a draft
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lst.visualItemRect(window.conversations.item_of(ids["Holiday notes"])).center())
+    wait(app, lambda: controller.current_id == ids["Holiday notes"], what="the conversation")
+    QTest.keyClicks(window.composer.edit, "And which beach had the fewest people?")
+    hovered = lst.visualItemRect(window.conversations.item_of(ids["Bird on the feeder"]))
+    QTest.mouseMove(lst.viewport(), hovered.center() + QPoint(hovered.width() // 4, 0))
+    settle(app, window)
+    save_screenshot(app, window, out)
+    print(f"headings={'|'.join(window.conversations.headings())}")
+    print(f"titles={'|'.join(window.conversations.titles())}")
+    print(f"sidebar_rect={rect_in(window, window.conversations)}")
+    print(f"hovered_rect={rect_in_list(window, lst, hovered)}")
+    print(f"hscroll={lst.horizontalScrollBar().isVisible()}")
+    print(f"drafts={'|'.join(window.conversations.drafts())}")
+    QTest.mouseMove(window.chat.viewport(), window.chat.viewport().rect().center())  # the pointer leaves the list
+    settle(app, window)
+    save_screenshot(app, window, work / "unhovered.png")
+
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lst.visualItemRect(window.conversations.item_of(ids["Bird on the feeder"])).center())
+    wait(app, lambda: controller.current_id == ids["Bird on the feeder"], what="the other conversation")
+    print(f"draft_elsewhere={window.composer.text()!r}")
+    window.conversations.search.setFocus()
+    QTest.keyClicks(window.conversations.search, "sparrow")
+    wait(app, lambda: window.conversations.titles() == ["Bird on the feeder"], what="the search")
+    print(f"snippet={window.conversations.previews()[0].replace(chr(2), '[').replace(chr(3), ']')}")
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lst.visualItemRect(window.conversations.item_of(ids["Bird on the feeder"])).center())
+    app.processEvents()
+    print(f"shown_answer={store.thread(ids['Bird on the feeder'])[-1].text}")
+    window.conversations.search.clear()
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lst.visualItemRect(window.conversations.item_of(ids["Holiday notes"])).center())
+    wait(app, lambda: controller.current_id == ids["Holiday notes"], what="the conversation again")
+    print(f"draft_back={window.composer.text()!r}")
+    photo = make_photo(work / "beach.jpg")
+    drag(window, file_mime(photo), at(window, window.chat))
+    print(f"dropped={','.join(d.path.name for d in window.composer.attachments())}")
+    window.resize(1000, 700)
+    settle(app, window)
+    window.close()
+    again, controller = build_window(store, start_engine=False)
+    again.show()
+    settle(app, again)
+    print(f"restarted_size={again.width()}x{again.height()}")
+    print(f"restarted_draft={again.composer.text()!r}|{','.join(d.path.name for d in again.composer.attachments())}",
+          flush=True)
+    again.activateWindow()
+    wait(app, lambda: QApplication.activeWindow() is again, what="the restarted window's focus")
+    QTest.keyClick(again, Qt.Key.Key_F2)  # rename the open conversation in place
+    editor = again.conversations.list.findChild(QLineEdit, "renameEdit")
+    QTest.keyClicks(editor, "Holiday: beaches")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    app.processEvents()
+    print(f"renamed={store.conversation(ids['Holiday notes']).title}")
+    for _ in range(3):
+        QTest.keyClick(again, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    print(f"after_three_ctrl_n={len(store.conversations())} conversations")
+    again.close()
+    store.close()
+
+
+def rect_in_list(window, lst, rect) -> str:
+    top_left = lst.viewport().mapTo(window, rect.topLeft())
+    return f"{top_left.x()},{top_left.y()},{rect.width()},{rect.height()}"
+
+
+def sidebar_history(store) -> dict[str, int]:
+    """Conversations over two months, one with two answers to the same question (the older one matches)."""
+    from mimo_desktop.core.conversation import Role
+
+    day = 86400
+    history = [
+        ("Trip to the coast: tide tables", 40, ["When is high tide at Brighton on Saturday?",
+                                               "High tide is at **6:12** and again at 18:40."]),
+        ("Sourdough that will not rise", 9, ["My starter smells of acetone, is it dead?",
+                                             "Not dead, just hungry: feed it twice a day for three days."]),
+        ("Rust borrow checker", 5, ["Why can I not borrow `self` mutably twice?",
+                                    "Because two `&mut` to one value could race: split the struct."]),
+        ("Lake photo: what time of day", 3, ["Is this photo taken in the morning?",
+                                             "Probably morning: the shadows point west and there is mist."]),
+        ("Bird on the feeder", 1, None),
+        ("Holiday notes", 0, ["I will send you a photo, a clip and a voice memo from the trip.",
+                              "Sure: attach them and ask your question, I will look at all three."]),
+    ]
+    ids = {}
+    for title, days_ago, texts in history:
+        conv = store.create_conversation(title)
+        ids[title] = conv.id
+        if texts is None:
+            question = store.add_message(conv.id, Role.USER, "Which bird is on my feeder? It is small and brown.")
+            store.add_message(conv.id, Role.ASSISTANT, "A house sparrow: the grey crown and the black bib.")
+            store.add_message(conv.id, Role.ASSISTANT, "Or a dunnock?",
+                              parent_id=question.id)
+        else:
+            for i, text in enumerate(texts):
+                store.add_message(conv.id, Role.USER if i % 2 == 0 else Role.ASSISTANT, text)
+        store._conn.execute("UPDATE conversations SET updated_at = updated_at - ? WHERE id = ?",
+                            (days_ago * day, conv.id))
+    return ids
+
+
+FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download": download_flow,
+         "sidebar": sidebar_flow}
 
 
 def main(flow: str, work: Path, out: Path) -> int:

@@ -1,0 +1,105 @@
+"""Each conversation keeps its own unsent draft (text and attachments): switching swaps them, quitting keeps them.
+
+The keeper follows the conversation the window shows. It writes the drafts a second after the typing stops,
+when the conversation changes, after a send and at shutdown (before the composer deletes its scratch files).
+It uses only the composer's public side: text, attachments, add_files, clear_attachments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtGui import QTextCursor
+
+from mimo_desktop.core.drafts import Draft, DraftBook, DraftError, summary
+
+SAVE_AFTER_MS = 1000
+_NOTHING_SHOWN = object()  # before the first follow(): even "no conversation" has a draft to show
+
+
+class DraftKeeper(QObject):
+    draftLeft = Signal(int, str)  # conversation id, its draft's line ("" for none): for the sidebar
+
+    def __init__(self, book: DraftBook, composer, notice: Callable[[str], None], parent: QObject | None = None):
+        super().__init__(parent)
+        self.book = book
+        self._composer = composer
+        self._notice = notice
+        self._conversation_id: int | None | object = _NOTHING_SHOWN
+        self._loading = False
+        self._timer = QTimer(self, singleShot=True, interval=SAVE_AFTER_MS)
+        self._timer.timeout.connect(self.save)
+        composer.edit.textChanged.connect(self._on_changed)
+        composer.attachmentsChanged.connect(self._on_changed)
+        if book.note:
+            notice(book.note)
+        book.prune()
+
+    def follow(self, conversation_id: int | None) -> None:
+        """The window now shows ``conversation_id``: keep the draft of the one it showed, show this one's."""
+        if conversation_id == self._conversation_id:
+            return
+        self._capture()
+        left, self._conversation_id = self._conversation_id, conversation_id
+        if isinstance(left, int):
+            self.draftLeft.emit(left, summary(self.book.get(left)))
+        if conversation_id is not None:
+            self.draftLeft.emit(conversation_id, "")  # open: its draft is in the composer, not the list
+        self._show(self.book.get(conversation_id))
+        self.save()
+
+    def adopt(self, conversation_id: int) -> None:
+        """The conversation was just made from what the composer holds (the first send): it is that one's now."""
+        self._conversation_id = conversation_id
+
+    def summaries(self) -> dict[int, str]:
+        """The drafts' lines of the conversations not open now."""
+        open_now = self._conversation_id if isinstance(self._conversation_id, int) else None
+        return self.book.summaries(leave_out=open_now)
+
+    def conversations_with_drafts(self) -> set[int]:
+        self._capture()
+        return self.book.conversations()
+
+    @Slot()
+    def save(self, durable: bool = False) -> None:
+        self._timer.stop()
+        self._capture()
+        try:
+            self.book.save(durable=durable)
+        except DraftError as exc:
+            self._notice(str(exc))
+
+    def shutdown(self) -> None:
+        """At quitting: the drafts written and synced to disk."""
+        self.save(durable=True)
+
+    # ------------------------------------------------------------------ internals
+    def _capture(self) -> None:
+        if self._conversation_id is _NOTHING_SHOWN:
+            return
+        files = tuple(Path(d.path) for d in self._composer.attachments())
+        self.book.put(self._conversation_id, Draft(self._composer.text(), files))
+
+    def _show(self, draft: Draft) -> None:
+        self._loading = True
+        try:
+            self._composer.clear_attachments()
+            self._composer.edit.setPlainText(draft.text)
+            self._composer.edit.moveCursor(QTextCursor.MoveOperation.End)
+            present = [f for f in draft.files if f.is_file()]
+            if present:
+                self._composer.add_files(present)
+        finally:
+            self._loading = False
+        missing = [f for f in draft.files if f not in present]
+        if missing:
+            names = ", ".join(str(f) for f in missing)
+            self._notice(f"Your draft named {names}, which is no longer there; the rest of the draft is back.")
+
+    @Slot()
+    def _on_changed(self) -> None:
+        if not self._loading:
+            self._timer.start()

@@ -1,0 +1,192 @@
+"""Drafts belong to their conversation: switching swaps them, a restart brings them back, sending clears them."""
+
+import json
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+
+from mimo_desktop.app import build_window
+from mimo_desktop.core.conversation import Role
+from mimo_desktop.core.store import Store
+
+
+@pytest.fixture(autouse=True)
+def system_temp(tmp_path, monkeypatch):
+    """The system's temporary folder, where the composer keeps pasted pictures: apart from the user's files."""
+    import tempfile
+
+    folder = tmp_path / "system-temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "lake.png"
+    Image.new("RGB", (64, 48), (30, 90, 200)).save(path)
+    return path
+
+
+def chat(store, title, text="hello"):
+    conv = store.create_conversation(title)
+    store.add_message(conv.id, Role.USER, text)
+    return conv
+
+
+def names(composer):
+    return [d.path.name for d in composer.attachments()]
+
+
+def type_into(qtbot, window, text):
+    window.composer.edit.setFocus()
+    qtbot.keyClicks(window.composer.edit, text)
+
+
+def restart(qtbot, window, store):
+    """Quit as a person does (the window's close), then start the app again on the same data folder."""
+    window.close()
+    again, controller = build_window(store, start_engine=False)
+    qtbot.addWidget(again)
+    again.show()
+    again.controller = controller
+    return again
+
+
+def test_switching_conversations_swaps_their_drafts(qtbot, window, store, photo):
+    a, b = chat(store, "A"), chat(store, "B")
+    window.controller.refresh_list()
+    window.controller.open_conversation(a.id)
+    type_into(qtbot, window, "half a question for A")
+    window.composer.add_files([photo])
+    window.controller.open_conversation(b.id)
+    assert window.composer.text() == "" and names(window.composer) == []
+    type_into(qtbot, window, "something for B")
+    window.controller.open_conversation(a.id)
+    assert window.composer.text() == "half a question for A"
+    assert names(window.composer) == ["lake.png"]
+    window.controller.open_conversation(b.id)
+    assert window.composer.text() == "something for B" and names(window.composer) == []
+
+
+def test_quitting_keeps_the_draft_with_its_attachments_and_a_pasted_picture(qtbot, window, store, photo, mimo_home):
+    conv = chat(store, "trip")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    type_into(qtbot, window, "What is in these?")
+    window.composer.add_files([photo])
+    picture = QImage(40, 30, QImage.Format.Format_RGB32)
+    picture.fill(QColor("orange"))
+    window.composer.add_image(picture)
+    pasted = window.composer.attachments()[1].path
+    window.controller.shutdown()
+    assert not pasted.exists()  # the composer's scratch folder is gone, as at every quit
+
+    again = restart(qtbot, window, store)
+    assert again.controller.current_id == conv.id
+    assert again.composer.text() == "What is in these?"
+    restored = again.composer.attachments()
+    assert [d.path.name for d in restored] == ["lake.png", pasted.name]
+    assert restored[0].path == photo  # a file of the user's own is named where it is
+    assert restored[1].path.is_file() and mimo_home in restored[1].path.parents  # the pasted one: the draft's copy
+    again.controller.shutdown()
+
+
+def test_a_draft_typed_before_any_conversation_exists_comes_back(qtbot, window, store):
+    type_into(qtbot, window, "first words ever")
+    again = restart(qtbot, window, store)
+    assert store.conversations() == []
+    assert again.composer.text() == "first words ever"
+    again.controller.shutdown()
+
+
+def test_sending_clears_the_draft_for_good(qtbot, window, store, mimo_home):
+    conv = chat(store, "sent")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    type_into(qtbot, window, "on its way")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    assert store.thread(conv.id)[-1].text == "on its way"
+    assert json.loads((mimo_home / "drafts.json").read_text()) == {}
+    again = restart(qtbot, window, store)
+    assert again.composer.text() == ""
+    again.controller.shutdown()
+
+
+def test_typing_is_written_to_disk_within_seconds_without_quitting(qtbot, window, store, mimo_home):
+    conv = chat(store, "crash-safe")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    type_into(qtbot, window, "if the app dies now")
+
+    def on_disk():
+        assert (mimo_home / "drafts.json").exists()
+        saved = json.loads((mimo_home / "drafts.json").read_text())
+        assert saved.get(str(conv.id), {}).get("text") == "if the app dies now"
+
+    qtbot.waitUntil(on_disk, timeout=3000)
+
+
+def test_a_vanished_file_is_named_and_the_rest_of_the_draft_comes_back(qtbot, window, store, photo):
+    conv = chat(store, "vanish")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    type_into(qtbot, window, "keep this text")
+    window.composer.add_files([photo])
+    window.controller.shutdown()
+    photo.unlink()
+    again = restart(qtbot, window, store)
+    assert again.composer.text() == "keep this text" and names(again.composer) == []
+    assert str(photo) in again.notice.text() and "no longer there" in again.notice.text()
+    again.controller.shutdown()
+
+
+def test_ctrl_n_does_not_reuse_an_empty_conversation_that_holds_a_draft(qtbot, window, store):
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    first = window.controller.current_id
+    type_into(qtbot, window, "a draft in the blank one")
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.controller.current_id != first and len(store.conversations()) == 2
+    assert window.composer.text() == ""
+    window.controller.open_conversation(first)
+    assert window.composer.text() == "a draft in the blank one"
+
+
+def test_an_unreadable_drafts_file_is_kept_aside_and_said(qtbot, mimo_home, no_thread_leaks):
+    mimo_home.mkdir(parents=True, exist_ok=True)
+    (mimo_home / "drafts.json").write_text("{ not json")
+    store = Store.open(mimo_home)
+    try:
+        window, controller = build_window(store, start_engine=False)
+        qtbot.addWidget(window)
+        assert "could not be read" in window.notice.text()
+        assert (mimo_home / "drafts.json.unreadable").read_text() == "{ not json"
+        controller.shutdown()
+    finally:
+        store.close()
+
+
+def test_the_sidebar_marks_conversations_that_hold_a_draft(qtbot, window, store, photo):
+    a, b = chat(store, "A", "first"), chat(store, "B", "second")
+    window.controller.refresh_list()
+    window.controller.open_conversation(a.id)
+    type_into(qtbot, window, "half   a")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.composer.edit, "question")
+    window.controller.open_conversation(b.id)
+    rows = dict(zip(window.conversations.titles(), window.conversations.drafts()))
+    assert rows == {"B": "", "A": "half a question"}  # the open one's draft is in the composer, not the list
+    window.composer.add_files([photo])
+    window.controller.open_conversation(a.id)
+    window.controller.refresh_list()
+    assert dict(zip(window.conversations.titles(), window.conversations.drafts())) == {"B": "📎 lake.png", "A": ""}
+    lst = window.conversations.list
+    image = lst.viewport().grab().toImage()
+    rect = lst.visualItemRect(window.conversations.item_of(b.id))
+    link = lst.palette().link().color()
+    y = rect.top() + rect.height() * 3 // 4
+    accent = sum(1 for x in range(rect.left(), rect.left() + 60)
+                 if abs(image.pixelColor(x, y).hue() - link.hue()) < 25 and image.pixelColor(x, y).saturation() > 60)
+    assert accent > 3, "no “Draft:” label in the accent colour"
