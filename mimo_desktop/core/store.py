@@ -47,7 +47,8 @@ READ_ONLY_FULL = (
     "The disk holding {folder} is full, so the history is open read only: you can read and export your "
     "conversations, but nothing new is saved. Free some space and restart MiMo Desktop."
 )
-CLOSE_DRAIN_S = 5.0  # on close, how long to keep retrying a locked database or a full disk
+CLOSE_DRAIN_S = 5.0
+READ_DRAIN_S = 5.0  # a healthy but slow disk (fsync under load): how long a read waits for queued writes  # on close, how long to keep retrying a locked database or a full disk
 
 
 class Store:
@@ -119,6 +120,15 @@ class Store:
 
     def status_sentence(self, status: WriterStatus) -> str:
         return status.sentence(self.db_path)
+
+    def read_connection(self) -> sqlite3.Connection:
+        """The reading connection, for queries of their own (the sidebar's). They do not see queued
+        updates, so what is queued is written first while the disk takes it (a commit's few milliseconds,
+        as when the GUI thread wrote itself); a lock or a full disk is never waited for: the reader then
+        sees what is on disk, and the notice says why the rest is not."""
+        if self._writer is not None:
+            self._writer.drain(READ_DRAIN_S, unless_stuck=True)
+        return self._conn
 
     def wait_written(self, timeout_s: float = 5.0) -> bool:
         """Until every queued write is on disk (tests, exports, the self-test); False on timeout."""
@@ -365,8 +375,7 @@ class Store:
         match = fts_query(query)
         if not match:
             return []
-        if self.write_status.state == "ok":
-            self.wait_written(0.25)  # text queued a moment ago is found too (never waits on a stuck writer)
+        self.read_connection()  # text queued a moment ago is found too (never waits on a stuck writer)
         pending = self._pending_rows("conversations")
         rows = self._query(
             """

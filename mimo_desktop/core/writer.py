@@ -170,13 +170,14 @@ class DbWriter:
             raise job.error
         return job.result
 
-    def drain(self, timeout_s: float) -> bool:
-        """Wait until everything queued is on disk; False if it is not within ``timeout_s``."""
+    def drain(self, timeout_s: float, *, unless_stuck: bool = False) -> bool:
+        """Wait until everything queued is on disk; False if it is not within ``timeout_s`` or, with
+        ``unless_stuck``, as soon as the writer is retrying on a lock or a full disk."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
             while self._queue:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or (unless_stuck and self._status.state in (LOCKED, FULL)):
                     return False
                 self._lock.wait(timeout=left)
             return True
@@ -302,6 +303,7 @@ class DbWriter:
         with self._lock:
             changed = status != self._status
             self._status = status
+            self._lock.notify_all()  # a drain that gives up when stuck learns it now
         if changed and self.on_status is not None:
             try:
                 self.on_status(status)
