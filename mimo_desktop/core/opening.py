@@ -3,7 +3,6 @@ reading connection; or, when the disk is full, a read-only view of the history."
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from .recovery import describe_sqlite_error, replay_unsaved
 from .schema import migrate
 
 INTERRUPTED = "Interrupted: MiMo Desktop closed before this answer finished."
-FULL_BELOW_BYTES = 4 << 20  # free space under which a failing start counts as a full disk
 
 
 def open_for_writing(db_path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connection, int]:
@@ -46,11 +44,3 @@ def open_read_only(db_path: Path) -> sqlite3.Connection:
             last = exc
     assert last is not None
     raise StoreError(describe_sqlite_error(last, db_path)) from last
-
-
-def disk_full(folder: Path) -> bool:
-    """SQLite says "disk I/O error" when a full disk stops it creating the -wal or -shm file."""
-    try:
-        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
-    except OSError:
-        return False

@@ -29,14 +29,14 @@ from .conversation import (
     SearchHit,
 )
 from .errors import StoreError
-from .opening import INTERRUPTED, disk_full, open_for_writing, open_read_only
+from .opening import INTERRUPTED, open_for_writing, open_read_only
 from .recovery import (
     describe_sqlite_error,
     friendly_errors,
     quarantine_damaged,
     write_unsaved,
 )
-from .writer import FULL, DbWriter, WriterStatus, WriterStuck, classify
+from .writer import FULL, DbWriter, WriterStatus, WriterStuck, classify, disk_full
 
 __all__ = ["Store", "StoreError", "describe_sqlite_error", "quarantine_damaged", "fts_query", "INTERRUPTED"]
 

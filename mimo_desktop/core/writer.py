@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -30,13 +31,26 @@ CALL_PATIENCE_S = 0.5  # how long a caller waits on a writer that is retrying be
 Key = tuple[str, Any]  # ("messages", id) | ("conversations", id) | ("settings", key)
 
 
-def classify(exc: sqlite3.Error) -> str:
+FULL_BELOW_BYTES = 4 << 20  # free space under which a failing write counts as a full disk
+
+
+def classify(exc: sqlite3.Error, folder: Path | None = None) -> str:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return LOCKED
     if "full" in text:
         return FULL
+    # SQLite says "disk I/O error" when a full disk stops it growing the -wal or -shm file
+    if "i/o error" in text and folder is not None and disk_full(folder):
+        return FULL
     return FAILED
+
+
+def disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -231,14 +245,15 @@ class DbWriter:
                         pending = self._updates[head]
                         snapshot = (dict(pending.fields), pending.version)
                 error = self._attempt(conn, head, snapshot)
-                if error is None or classify(error) == FAILED:
+                kind = classify(error, self.db_path.parent) if error is not None else OK
+                if kind in (OK, FAILED):
                     failures = 0
                     self._done(head, snapshot, error)
                     continue
                 if isinstance(head, _Call):
                     with self._lock:
                         head.state = "queued"  # retried, unless its caller gives up meanwhile
-                self._set_status(WriterStatus(classify(error), self._unsaved_words()))
+                self._set_status(WriterStatus(kind, self._unsaved_words()))
                 delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
                 failures += 1
                 with self._lock:
