@@ -113,6 +113,8 @@ class DbWriter:
         self._lock = threading.Condition()
         self._queue: collections.deque[Key | _Call] = collections.deque()
         self._updates: dict[Key, _Update] = {}
+        # updates the database refused (a damaged file...): still shown, handed back by close to be kept
+        self._refused: dict[Key, dict[str, Any]] = {}
         self._saved_len: dict[int, int] = {}  # message id -> characters of text+reasoning known on disk
         self._status = WriterStatus(OK)
         self._closing = False
@@ -147,12 +149,18 @@ class DbWriter:
     def pending(self, table: str, row_id: Any) -> dict[str, Any] | None:
         """The fields queued for a row and not yet on disk (a copy), or None."""
         with self._lock:
-            pending = self._updates.get((table, row_id))
-            return dict(pending.fields) if pending is not None else None
+            return self._merged().get((table, row_id))
 
     def pending_rows(self, table: str) -> dict[Any, dict[str, Any]]:
         with self._lock:
-            return {k[1]: dict(u.fields) for k, u in self._updates.items() if k[0] == table}
+            return {k[1]: fields for k, fields in self._merged().items() if k[0] == table}
+
+    def _merged(self) -> dict[Key, dict[str, Any]]:
+        """Refused and queued fields per row, the queued (newer) winning. Call with the lock held."""
+        merged = {key: dict(fields) for key, fields in self._refused.items()}
+        for key, pending in self._updates.items():
+            merged.setdefault(key, {}).update(pending.fields)
+        return merged
 
     def call(self, fn: Callable[[sqlite3.Connection], Any], *, patience_s: float = CALL_PATIENCE_S,
              front: bool = False) -> Any:
@@ -209,7 +217,7 @@ class DbWriter:
                 if isinstance(job, _Call) and job.state == "queued":
                     job.state = "cancelled"
                     job.done.set()
-            return {key: dict(u.fields) for key, u in self._updates.items()}
+            return self._merged()
 
     def _check_open(self) -> None:
         if self._closing:
@@ -297,6 +305,8 @@ class DbWriter:
                 fields, version = snapshot
                 if head[0] == "messages" and error is None:
                     self._saved_len[head[1]] = len(_streamed(fields))
+                if error is not None:  # refused (not a lock, not a full disk): kept for the unsaved file
+                    self._refused.setdefault(head, {}).update(fields)
                 if self._updates[head].version == version:
                     del self._updates[head]
                 else:

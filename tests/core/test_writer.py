@@ -159,3 +159,29 @@ def test_an_update_that_lands_while_a_read_runs_is_never_missed(store, monkeypat
         assert [c.title for c in store.conversations()] == ["new title"]
     finally:
         locker.release()
+
+
+def test_a_write_the_database_refuses_is_still_shown_and_kept_for_the_next_start(mimo_home):
+    store = Store.open(mimo_home)
+    statuses = Statuses()
+    store.on_status = statuses
+    conv = store.create_conversation("refused")
+    answer = store.add_message(conv.id, Role.ASSISTANT, "", state=MessageState.STREAMING)
+    store.on_writer(lambda c: c.execute(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'refused on purpose'); END"))
+    store.update_message(answer.id, text="an answer the file would not take", state=MessageState.COMPLETE)
+    failed = statuses.wait_for("failed")
+    assert store.status_sentence(failed).endswith("refused a write: refused on purpose")
+    assert store.message(answer.id).text == "an answer the file would not take"  # still shown
+    with pytest.raises(StoreError, match="kept in .*unsaved.json and written at the next start"):
+        store.close()
+    conn = sqlite3.connect(store.db_path)
+    conn.execute("DROP TRIGGER refuse")
+    conn.commit()
+    conn.close()
+    again = Store.open(mimo_home)
+    try:
+        assert again.message(answer.id).text == "an answer the file would not take"
+        assert again.message(answer.id).state is MessageState.COMPLETE
+    finally:
+        again.close()
