@@ -106,14 +106,25 @@ def replay_unsaved(conn: sqlite3.Connection, db_path: Path) -> int:
     except (OSError, ValueError):
         target.rename(target.with_name(target.name + ".unreadable"))  # kept for a person to look at
         return 0
+    refused = []
     conn.execute("BEGIN IMMEDIATE")
     try:
         for row in rows:
-            if row["table"] in ("messages", "conversations", "settings") and isinstance(row["fields"], dict):
+            if row["table"] not in ("messages", "conversations", "settings") or not isinstance(row["fields"], dict):
+                continue
+            conn.execute("SAVEPOINT one_row")
+            try:
                 write_update(conn, (row["table"], row["id"]), row["fields"])
+            except sqlite3.IntegrityError:  # refused again (a constraint, a trigger): kept for a person
+                conn.execute("ROLLBACK TO one_row")
+                refused.append(row)
+            conn.execute("RELEASE one_row")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    if refused:
+        kept = target.with_name(f"{target.name}.refused-{time.strftime('%Y%m%d-%H%M%S')}")
+        kept.write_text(json.dumps(refused), encoding="utf-8")
     target.unlink()
-    return len(rows)
+    return len(rows) - len(refused)

@@ -185,3 +185,27 @@ def test_a_write_the_database_refuses_is_still_shown_and_kept_for_the_next_start
         assert again.message(answer.id).state is MessageState.COMPLETE
     finally:
         again.close()
+
+
+def test_an_unsaved_change_refused_again_at_start_is_kept_aside_and_the_history_opens(mimo_home):
+    from mimo_desktop.core.recovery import unsaved_path, write_unsaved
+
+    store = Store.open(mimo_home)
+    conv = store.create_conversation("two answers")
+    first = store.add_message(conv.id, Role.ASSISTANT, "one")
+    second = store.add_message(conv.id, Role.ASSISTANT, "two")
+    store.close()
+    write_unsaved(store.db_path, {("messages", first.id): {"text": "one, finished"},
+                                  ("messages", second.id): {"text": "two, finished"}})
+    conn = sqlite3.connect(store.db_path)
+    conn.execute(f"CREATE TRIGGER refuse BEFORE UPDATE ON messages WHEN old.id = {second.id} "
+                 "BEGIN SELECT RAISE(ABORT, 'still refused'); END")
+    conn.commit()
+    conn.close()
+    again = Store.open(mimo_home)
+    try:
+        assert again.replayed == 1 and again.message(first.id).text == "one, finished"
+        [kept] = mimo_home.glob("*.unsaved.json.refused-*")
+        assert "two, finished" in kept.read_text() and not unsaved_path(again.db_path).exists()
+    finally:
+        again.close()
