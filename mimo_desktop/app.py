@@ -59,7 +59,6 @@ def build_window(store: Store, *, start_engine: bool = True):
     """The window and its controller; the engine the settings describe starts at once (on its thread)."""
     from mimo_desktop.ui.controller import ChatController
     from mimo_desktop.ui.main_window import MainWindow
-
     from mimo_desktop.ui.store_status import StoreStatus
 
     window = MainWindow()

@@ -90,6 +90,7 @@ class EngineHost:
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
         self._state: EngineState = "stopped"
+        self._dead_message = ""  # why the engine is dead, for requests sent meanwhile
         self._started: asyncio.Future[None] | None = None  # done when start ends
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._end_reason: dict[str, str] = {}  # request id -> why the host cancelled it
@@ -323,9 +324,9 @@ class EngineHost:
 
     def _not_ready_message(self) -> str:
         if self._state == "dead":
-            why = getattr(self, "_dead_message", "")
-            return f"The engine has stopped working: {why} Restart it to continue." if why else (
-                "The engine has stopped working. Restart it to continue.")
+            if self._dead_message:
+                return f"The engine has stopped working: {self._dead_message} Restart it to continue."
+            return "The engine has stopped working. Restart it to continue."
         return "The engine is not running. Start it first."
 
     async def _mark_dead(self, message: str, except_request: str | None = None) -> None:
