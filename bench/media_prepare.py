@@ -6,7 +6,7 @@ Cases (test files are generated once into /tmp/mimo-bench-media with the ffmpeg 
   - a 12 MP JPEG: prepare() vs. a plain Pillow decode + RGB conversion;
   - 30 s and 60 s of 1080p H.264 at 30 fps, sampled at 2 fps: prepare() (seek to the
     sampled frames, FFmpeg scales) vs. decoding every frame and keeping the sampled ones,
-    and vs. vLLM 0.26.0's own video loader (OpenCV backend) where vLLM imports;
+    and vs. vLLM's own video loader (OpenCV backend) where vLLM imports;
   - 30 s and 60 s of 44.1 kHz stereo MP3 to 24 kHz log-mel features: ours vs. vLLM's
     MiMoVLProcessor.preprocess_audio on the same decoded samples.
 Prints the best of N runs (seconds) and ratios. Figures go to docs/benchmarks.md.
@@ -161,15 +161,21 @@ def bench_audio(label: str, path: Path, runs: int) -> None:
     import torch
 
     from mimo_desktop.media.config import default_config
-    from mimo_desktop.media.decode_av import decode_audio
+    from torchcodec.decoders import AudioDecoder
+
+    from mimo_desktop.media.decode_av import decode_audio_to_rate
     from mimo_desktop.media.tensors import AudioFeaturizer
 
     cfg = default_config()
     featurizer = AudioFeaturizer(cfg)
 
-    def ours() -> object:
-        wave, rate = decode_audio(str(path))
-        return featurizer.features(featurizer.to_model_rate(wave, rate))
+    def decode_audio(source: str):
+        samples = AudioDecoder(source).get_all_samples()
+        return samples.data, samples.sample_rate
+
+    def ours() -> object:  # a minute at a time, resampled as a stream, then features
+        mono, _ = decode_audio_to_rate(str(path), cfg.audio_sampling_rate)
+        return featurizer.features(torch.from_numpy(mono))
 
     ours()
     mine = best_of(runs, ours)
@@ -190,10 +196,9 @@ def bench_audio(label: str, path: Path, runs: int) -> None:
 
     theirs()
     ref = best_of(runs, theirs)
-    _, tokens = featurizer.features(featurizer.to_model_rate(*decode_audio(str(path))))
+    _, tokens = featurizer.features(torch.from_numpy(decode_audio_to_rate(str(path), 24000)[0]))
     print(line + f" | same with vLLM's preprocess_audio {ref:7.3f} s (ratio {ref / mine:4.2f})  "
           f"[{tokens} audio tokens]")
-    del torch
 
 
 def main() -> None:

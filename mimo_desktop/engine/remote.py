@@ -10,7 +10,6 @@ The API key comes from the OS keyring and is never logged or put in reprs.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -280,13 +279,15 @@ class RemoteEngine:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | Finished]:
         if self._client is None or self._model is None:
             raise EngineDied("The remote engine is not connected. Start it first.")
-        # Data URLs of large media are built here (base64 of a long clip takes a while): off the loop,
-        # so other requests' streams and the UI's events keep flowing meanwhile.
-        payload = await asyncio.to_thread(lambda: json.dumps(build_body(request, self._model)).encode())
+        # Data URLs of large media stream into the body from their files, a few MiB at a time on a
+        # worker thread: never built whole in memory, and the loop keeps serving other streams.
+        from mimo_desktop.media.openai_parts import json_request_content  # numpy: not on the start-up path
+
+        headers, payload = await json_request_content(build_body(request, self._model))
         s = self.settings
         # The first-token and between-token limits are ours (below); httpx only bounds the connection.
         http_request = self._client.build_request(
-            "POST", "/chat/completions", content=payload, headers={"Content-Type": "application/json"},
+            "POST", "/chat/completions", content=payload, headers=headers,
             timeout=httpx.Timeout(None, connect=s.connect_timeout_s))
         stream = Deadlines(s.first_token_timeout_s, s.token_timeout_s, s.shown_url)
         try:

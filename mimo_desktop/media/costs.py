@@ -16,9 +16,9 @@ from typing import Any
 from mimo_desktop.media import plan
 from mimo_desktop.media.config import ProcessorConfig, default_config
 from mimo_desktop.media.errors import EmptyMediaError
-from mimo_desktop.media.preparation import SourceLike, read_source
+from mimo_desktop.media.preparation import SourceLike, open_source, read_source
 from mimo_desktop.media.prepared import PLACEHOLDERS, MediaKind, PreparedMedia
-from mimo_desktop.media.sniff import HEADER_BYTES, sniff
+from mimo_desktop.media.sniff import sniff
 
 # Formats whose header gives the exact sample count.
 _EXACT_AUDIO = {"wav", "flac"}
@@ -43,19 +43,19 @@ class MediaCost:
 def estimate(source: SourceLike, config: ProcessorConfig | None = None) -> MediaCost:
     """The token cost of a file from its header; raises ``MediaError`` like ``prepare``."""
     cfg = config or default_config()
-    data, _ = read_source(source, cfg)
-    sniffed = sniff(data[:HEADER_BYTES])
+    src = open_source(source, cfg)  # only the head: a 1 GiB clip is not read to price it
+    sniffed = sniff(src.head)
     if sniffed.kind == "image":
         from mimo_desktop.media.decode_image import read_image_header
 
-        header = read_image_header(data, cfg.max_image_pixels)
+        header = read_image_header(read_source(source, cfg)[0], cfg.max_image_pixels)
         resized, tokens = plan.image_cost(header.width, header.height, cfg)
         return MediaCost("image", tokens, resized, estimate=cfg.estimate,
                          details={"format": sniffed.format, "width": header.width, "height": header.height})
     from mimo_desktop.media import decode_av
 
-    video = decode_av.probe_video(data) if sniffed.kind == "audiovisual" else None
-    audio = decode_av.probe_audio(data)
+    video = decode_av.probe_video(src.av) if sniffed.kind == "audiovisual" else None
+    audio = decode_av.probe_audio(src.av)
     if video is not None:
         return _video_cost(video, audio, sniffed.format, cfg)
     if audio is None:
@@ -81,6 +81,24 @@ def _audio_cost(audio, fmt: str, cfg: ProcessorConfig) -> MediaCost:
     tokens = plan.audio_tokens(plan.audio_samples_at_model_rate(samples, audio.sample_rate, cfg), cfg)
     return MediaCost("audio", tokens, None, audio.duration_s, exact=fmt in _EXACT_AUDIO, estimate=cfg.estimate,
                      details={"format": fmt, "sample_rate": audio.sample_rate, "channels": audio.channels})
+
+
+# Rough rates measured on 2 shared cores (bench/media_memory.py, bench/media_prepare.py): a minute of
+# sound decoded and resampled in ~0.5 s; a sampled 1080p frame found and scaled in ~0.15 s.
+_SOUND_SECONDS_PER_SECOND = 1 / 120
+_FRAME_SECONDS_PER_MEGAPIXEL = 0.07
+
+
+def rough_prepare_seconds(cost: MediaCost) -> float:
+    """About how long ``prepare`` will take for this file on a small machine (said before it starts)."""
+    if cost.kind == "image":
+        return 0.1
+    sound = (cost.duration_s or 0.0) * _SOUND_SECONDS_PER_SECOND
+    if cost.kind == "audio":
+        return sound
+    pixels = (cost.details.get("width", 0) * cost.details.get("height", 0)) / 1e6
+    frames = cost.details.get("frames", 0) * pixels * _FRAME_SECONDS_PER_MEGAPIXEL
+    return frames + (sound if cost.audio_track_tokens else 0.0)
 
 
 def count_text_tokens(text: str, config: ProcessorConfig | None = None) -> int:

@@ -23,6 +23,17 @@ MIN_AUDIO_SECONDS = 0.1
 MIN_VIDEO_SIDE = 8
 
 
+def clock(seconds: float) -> str:
+    """h:mm:ss, to the second: "3.0 h" against a "3.0 h" limit would not say what is wrong."""
+    whole = int(math.ceil(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def too_long(what: str, seconds: float, cfg: ProcessorConfig) -> MediaTooLargeError:
+    return MediaTooLargeError(f"The {what} lasts {clock(seconds)}; the limit is {clock(cfg.max_duration_s)} "
+                              f"(h:mm:ss). Cut it shorter to attach it.")
+
+
 def image_cost(width: int, height: int, cfg: ProcessorConfig) -> tuple[tuple[int, int], int]:
     """(resized (h, w), tokens) of a picture of this (upright) size."""
     rules.check_pixels(width, height, cfg.max_image_pixels)
@@ -50,9 +61,7 @@ def plan_video(width: int, height: int, total_frames: int, fps: float, cfg: Proc
     if min(width, height) < MIN_VIDEO_SIDE:
         raise UnsupportedMediaError(f"The video is only {width}×{height} pixels; too small to look at.")
     if total_frames / fps > cfg.max_duration_s:
-        raise MediaTooLargeError(
-            f"The video lasts {total_frames / fps / 3600:.1f} h; the limit is {cfg.max_duration_s / 3600:.1f} h."
-        )
+        raise too_long("video", total_frames / fps, cfg)
     count = rules.sample_frame_count(
         total_frames, fps, cfg.frame_factor, fps=cfg.fps, num_frames=cfg.num_frames,
         min_frames=cfg.min_frames, max_frames=cfg.max_frames,
@@ -100,9 +109,7 @@ def audio_tokens(samples_at_model_rate: int, cfg: ProcessorConfig) -> int:
     if seconds < MIN_AUDIO_SECONDS:
         raise EmptyMediaError(f"The audio lasts {seconds:.2f} s; at least {MIN_AUDIO_SECONDS} s is needed.")
     if seconds > cfg.max_duration_s:
-        raise MediaTooLargeError(
-            f"The audio lasts {seconds / 3600:.1f} h; the limit is {cfg.max_duration_s / 3600:.1f} h."
-        )
+        raise too_long("audio", seconds, cfg)
     frames = rules.mel_frame_count(samples_at_model_rate, cfg.audio_hop_length)
     return 2 + rules.audio_token_count_from_frames(
         frames, cfg.audio_kernel_size, cfg.audio_stride_size, cfg.audio_avg_pooler, cfg.audio_group_size

@@ -14,8 +14,8 @@ import numpy as np
 
 from mimo_desktop.media.config import default_config
 from mimo_desktop.media.errors import CorruptMediaError, EmptyMediaError, MediaError
-from mimo_desktop.media.preparation import SourceLike, read_source
-from mimo_desktop.media.sniff import HEADER_BYTES, sniff
+from mimo_desktop.media.preparation import SourceLike, open_source, read_source
+from mimo_desktop.media.sniff import sniff
 
 PREVIEW_SIDE = 256
 WAVEFORM_PEAKS = 200
@@ -33,16 +33,16 @@ class Preview:
 
 def preview(source: SourceLike, side: int = PREVIEW_SIDE, peaks: int = WAVEFORM_PEAKS) -> Preview:
     """The preview that suits the file's kind; raises ``MediaError`` like ``prepare``."""
-    data, _ = read_source(source, default_config())
-    sniffed = sniff(data[:HEADER_BYTES])
+    src = open_source(source, default_config())
+    sniffed = sniff(src.head)
     if sniffed.kind == "image":
-        return Preview("image", picture=image_thumbnail(data, side))
+        return Preview("image", picture=image_thumbnail(read_source(source, default_config())[0], side))
     from mimo_desktop.media import decode_av
 
-    if sniffed.kind == "audiovisual" and decode_av.probe_video(data) is not None:
-        picture, duration = video_poster(data, side)
+    if sniffed.kind == "audiovisual" and decode_av.probe_video(src.av) is not None:
+        picture, duration = video_poster(src.av, side)
         return Preview("video", picture=picture, duration_s=duration)
-    wave, duration = audio_waveform(data, peaks)
+    wave, duration = audio_waveform(src.av, peaks)
     return Preview("audio", peaks=wave, duration_s=duration)
 
 
@@ -62,7 +62,7 @@ def image_thumbnail(data: bytes, side: int = PREVIEW_SIDE) -> np.ndarray:
         raise CorruptMediaError(f"The picture is damaged or cut short ({type(exc).__name__}).") from None
 
 
-def video_poster(data: bytes, side: int = PREVIEW_SIDE) -> tuple[np.ndarray, float]:
+def video_poster(data: bytes | str, side: int = PREVIEW_SIDE) -> tuple[np.ndarray, float]:
     """A frame a tenth of the way in (past black intros, at most 2 s in) and the duration."""
     from mimo_desktop.media import decode_av
 
@@ -77,7 +77,7 @@ def video_poster(data: bytes, side: int = PREVIEW_SIDE) -> tuple[np.ndarray, flo
     return frames[0].permute(1, 2, 0).contiguous().numpy(), info.duration_s
 
 
-def audio_waveform(data: bytes | io.BytesIO, peaks: int = WAVEFORM_PEAKS) -> tuple[np.ndarray, float]:
+def audio_waveform(data: bytes | str | io.BytesIO, peaks: int = WAVEFORM_PEAKS) -> tuple[np.ndarray, float]:
     """Loudest |sample| of each of ``peaks`` equal slices (the loudest slice is 1) and the duration."""
     from torchcodec.decoders import AudioDecoder
 
@@ -94,11 +94,13 @@ def audio_waveform(data: bytes | io.BytesIO, peaks: int = WAVEFORM_PEAKS) -> tup
 
 
 def waveform_peaks(wave: np.ndarray, peaks: int) -> np.ndarray:
-    wave = np.nan_to_num(np.abs(np.asarray(wave, dtype=np.float32).reshape(-1)))
+    """Slice by slice: a 3-hour signal (1 GB) is never copied whole to take its absolute value."""
+    wave = np.asarray(wave).reshape(-1)
     if wave.size == 0:
         return np.zeros(0, np.float32)
-    slices = np.array_split(wave, min(peaks, wave.size))
-    out = np.array([s.max() for s in slices], dtype=np.float32)
+    slices = np.array_split(wave, min(peaks, wave.size))  # views
+    out = np.array([np.nan_to_num(np.abs(s.astype(np.float32, copy=False))).max() for s in slices],
+                   dtype=np.float32)
     top = float(out.max())
     return out / top if top > 0 else out
 

@@ -2,13 +2,12 @@
 
 The engine does not need these (vLLM computes them from ``vllm_data``); they
 exist so tests can prove, value by value, that our rules produce what vLLM
-0.26.0's ``MiMoVLProcessor`` produces, and so callers can preview exactly what
+0.33.0's ``MiMoVLProcessor`` produces, and so callers can preview exactly what
 the vision tower sees. Imported lazily: it pulls in torch and torchaudio.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,28 +82,21 @@ class AudioFeaturizer:
         import torchaudio
 
         self._cfg = cfg
-        self._torchaudio = torchaudio
         self._mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=cfg.audio_sampling_rate, n_fft=cfg.audio_n_fft, hop_length=cfg.audio_hop_length,
             win_length=cfg.audio_window_size, f_min=cfg.audio_fmin, f_max=cfg.audio_fmax,
             n_mels=cfg.audio_n_mels, power=1.0, center=True,
         )
-        self._resamplers: OrderedDict[int, torch.nn.Module] = OrderedDict()
 
     def to_model_rate(self, waveform: torch.Tensor, rate: int) -> torch.Tensor:
         """(C, T) or (T,) float at ``rate`` -> mono float32 (T',) at the model's rate.
 
-        Resample first, then average channels: the reference's order (it matters
-        only in the last float bits, but parity is value by value).
+        Resample first, then average channels: the reference's order. The resampler streams
+        (``resample.StreamResampler``): torchaudio's own kernel where it is small, soxr elsewhere.
         """
-        waveform = waveform.float()
-        if rate != self._cfg.audio_sampling_rate:
-            if rate not in self._resamplers:
-                if len(self._resamplers) >= 16:
-                    self._resamplers.popitem(last=False)
-                self._resamplers[rate] = self._torchaudio.transforms.Resample(rate, self._cfg.audio_sampling_rate)
-            waveform = self._resamplers[rate](waveform)
-        return waveform.mean(dim=0) if waveform.ndim == 2 else waveform
+        from mimo_desktop.media.resample import resample_whole
+
+        return torch.from_numpy(resample_whole(waveform.float(), rate, self._cfg.audio_sampling_rate))
 
     def features(self, mono: torch.Tensor) -> tuple[torch.Tensor, int]:
         """Mono waveform at the model's rate -> (frames, n_mels) log-mel and the audio token count."""

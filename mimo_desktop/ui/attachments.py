@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -64,17 +64,19 @@ class DraftAttachment:
     prepared: Any = None  # PreparedMedia | None
     error: str | None = None
     header_cost: Any = None  # MediaCost read from the header while ``prepared`` is pending
+    question: Any = None  # MediaCost of a long file waiting for the user's go-ahead
+    confirmed: bool = False  # the user said: prepare it, however long
 
     def reset(self) -> None:
-        self.prepared = self.error = self.header_cost = None
+        self.prepared = self.error = self.header_cost = self.question = None
 
     @property
     def preparing(self) -> bool:
-        return self.prepared is None and self.error is None
+        return self.prepared is None and self.error is None and self.question is None
 
     @property
     def tokens(self) -> int:
-        known = self.prepared if self.prepared is not None else self.header_cost
+        known = self.prepared if self.prepared is not None else (self.header_cost or self.question)
         return item_tokens(known) if known is not None else 0
 
 
@@ -124,8 +126,13 @@ def elide_middle(name: str, metrics: Any, width: int) -> str:
     return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, width)
 
 
+def format_seconds(seconds: float) -> str:
+    return f"{max(1, round(seconds))} s" if seconds < 90 else f"{round(seconds / 60)} min"
+
+
 class AttachmentChip(QFrame):
     removeRequested = Signal(int)
+    confirmRequested = Signal(int)  # "prepare it anyway" for a long file
 
     def __init__(self, chip_id: int, draft: DraftAttachment, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,9 +153,16 @@ class AttachmentChip(QFrame):
         self.detail.setWordWrap(True)
         self.busy = QProgressBar()
         self.busy.setObjectName("chipBusy")
-        self.busy.setRange(0, 0)  # indeterminate: decoding has no useful percentage
+        self.busy.setRange(0, 0)  # indeterminate until the first progress report
         self.busy.setMaximumHeight(6)
         self.busy.setTextVisible(False)
+        self.confirm = QToolButton()
+        self.confirm.setObjectName("chipConfirm")
+        self.confirm.setText("Prepare")
+        self.confirm.setAccessibleName(f"Prepare {draft.path.name}")
+        self.confirm.hide()
+        self.confirm.clicked.connect(self._on_confirm)
+        self._started: float | None = None
         self.remove = QToolButton()
         self.remove.setObjectName("chipRemove")
         self.remove.setText("✕")
@@ -163,6 +177,7 @@ class AttachmentChip(QFrame):
         text.addLayout(head)
         text.addWidget(self.detail)
         text.addWidget(self.busy)
+        text.addWidget(self.confirm)
         text.addStretch(1)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 4, 4, 4)
@@ -174,10 +189,41 @@ class AttachmentChip(QFrame):
     def _on_remove(self) -> None:
         self.removeRequested.emit(self.chip_id)
 
+    @Slot()
+    def _on_confirm(self) -> None:
+        self.confirmRequested.emit(self.chip_id)
+
     def show_preparing(self) -> None:
+        self.confirm.hide()
+        self.busy.setRange(0, 0)
         self.busy.show()
         self.detail.setText("Preparing…")
         self.detail.setStyleSheet("")
+        self._started = None
+
+    def show_question(self, cost: Any, seconds: float) -> None:
+        """A long file, priced from its header: nothing is decoded until the user presses Prepare."""
+        self.busy.hide()
+        facts = [format_cost(item_tokens(cost), True), f"about {format_seconds(seconds)} to prepare"]
+        if cost.duration_s is not None:
+            facts.insert(0, format_duration(cost.duration_s))
+        self.detail.setText(" · ".join(facts))
+        self.confirm.show()
+
+    def show_progress(self, fraction: float) -> None:
+        """Percentage and time left, the time from the pace so far."""
+        import time
+
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now - 1e-3
+        self.busy.setRange(0, 100)
+        self.busy.setValue(round(100 * fraction))
+        text = f"Preparing… {100 * fraction:.0f}%"
+        if 0.02 < fraction < 1.0:
+            left = (now - self._started) * (1 - fraction) / fraction
+            text += f" · {format_seconds(left)} left"
+        self.detail.setText(text)
 
     def show_header_cost(self, cost: Any) -> None:
         facts = [format_cost(item_tokens(cost), True), "preparing…"]
@@ -187,6 +233,7 @@ class AttachmentChip(QFrame):
 
     def show_result(self, result: MediaResult) -> None:
         self.busy.hide()
+        self.confirm.hide()
         if result.error is not None:
             self.detail.setText(result.error)
             self.detail.setStyleSheet("color: #c0392b")
@@ -244,19 +291,45 @@ class AttachmentStrip(QScrollArea):
         self._row.addStretch(1)
         self.setWidget(inner)
         self.chips: dict[int, AttachmentChip] = {}
+        self._slots: list[QWidget] = []  # where removed chips were, kept while the pointer stays
         self.hide()
 
     def add_chip(self, chip: AttachmentChip) -> None:
+        self._close_slots()
         self.chips[chip.chip_id] = chip
         self._row.insertWidget(self._row.count() - 1, chip)
         self.show()
 
     def remove_chip(self, chip_id: int) -> None:
+        """The chip goes, but an empty slot of its size stays while the pointer is over the strip,
+        so the next chip does not slide under it (a second click would remove that one too)."""
         chip = self.chips.pop(chip_id, None)
         if chip is not None:
+            index = self._row.indexOf(chip)
             self._row.removeWidget(chip)
             chip.deleteLater()
+            if self.chips and self._pointer_inside():
+                slot = QWidget()
+                slot.setObjectName("chipSlot")
+                slot.setFixedSize(chip.size())
+                self._row.insertWidget(index, slot)
+                self._slots.append(slot)
+        if not self.chips:
+            self._close_slots()
         self.setVisible(bool(self.chips))
+
+    def _pointer_inside(self) -> bool:
+        return self.underMouse() or self.rect().contains(self.mapFromGlobal(QCursor.pos()))
+
+    def leaveEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        self._close_slots()
+        super().leaveEvent(event)
+
+    def _close_slots(self) -> None:
+        for slot in self._slots:
+            self._row.removeWidget(slot)
+            slot.deleteLater()
+        self._slots.clear()
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -38,40 +37,10 @@ from .attachments import (
     guess_kind,
 )
 from .media_worker import MediaResult, MediaWorker
-
-def local_files(mime: QMimeData) -> list[Path]:
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
-
-
-class MessageEdit(QPlainTextEdit):
-    submitted = Signal()
-    filesInserted = Signal(list)  # list[Path]
-    imageInserted = Signal(QImage)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-            event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
-        ):
-            self.submitted.emit()
-            return
-        super().keyPressEvent(event)
-
-    # paste and drop both come through here: files and pictures become attachments, text stays text
-    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 (Qt override)
-        return bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
-
-    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
-        files = local_files(source)
-        if files:
-            self.filesInserted.emit(files)
-        elif source.hasImage():
-            self.imageInserted.emit(QImage(source.imageData()))
-        else:
-            super().insertFromMimeData(source)
-
+from .message_edit import MessageEdit, local_files
 
 class Composer(QWidget):
-    sendRequested = Signal(str)
+    sendRequested = Signal(str, list)  # the text and the prepared DraftAttachments, in chip order
     stopRequested = Signal()
     attachmentsChanged = Signal()
 
@@ -97,6 +66,7 @@ class Composer(QWidget):
         self._worker = MediaWorker(self)
         self._worker.prepared.connect(self._on_prepared)
         self._worker.estimated.connect(self._on_estimated)
+        self._worker.progressed.connect(self._on_progressed)
         self._worker.configLoaded.connect(self._on_config_loaded)
         self.edit.submitted.connect(self._on_submit)
         self.edit.textChanged.connect(self._refresh)
@@ -227,6 +197,7 @@ class Composer(QWidget):
             self._drafts[chip_id] = draft
             chip = AttachmentChip(chip_id, draft)
             chip.removeRequested.connect(self._remove)
+            chip.confirmRequested.connect(self._on_confirmed)
             self.strip.add_chip(chip)
             self._worker.submit(chip_id, path, self._current_config())
         if paths:
@@ -298,11 +269,34 @@ class Composer(QWidget):
             self.strip.chips[chip_id].show_header_cost(cost)
             self._refresh()
 
+    @Slot(int, float)
+    def _on_progressed(self, chip_id: int, fraction: float) -> None:
+        if chip_id in self._drafts and self._drafts[chip_id].preparing:
+            self.strip.chips[chip_id].show_progress(fraction)
+
+    @Slot(int)
+    def _on_confirmed(self, chip_id: int) -> None:
+        """The user wants a long file prepared after all."""
+        draft = self._drafts.get(chip_id)
+        if draft is None or draft.question is None:
+            return
+        draft.confirmed, draft.question = True, None
+        self.strip.chips[chip_id].show_preparing()
+        self._worker.submit(chip_id, draft.path, self._current_config(), confirmed=True)
+        self._refresh()
+
     @Slot(int, object)
     def _on_prepared(self, chip_id: int, result: MediaResult) -> None:
         draft = self._drafts.get(chip_id)
         if draft is None:
             return  # removed while it was being prepared
+        if result.needs_confirmation is not None:
+            from mimo_desktop.media.costs import rough_prepare_seconds
+
+            draft.question = result.needs_confirmation
+            self.strip.chips[chip_id].show_question(draft.question, rough_prepare_seconds(draft.question))
+            self._refresh()
+            return
         draft.prepared, draft.error = result.prepared, result.error
         if result.prepared is not None:
             draft.kind = result.prepared.kind
@@ -319,7 +313,7 @@ class Composer(QWidget):
         for chip_id, draft in self._drafts.items():  # the costs depend on the config: measure again
             draft.reset()
             self.strip.chips[chip_id].show_preparing()
-            self._worker.submit(chip_id, draft.path, self._current_config())
+            self._worker.submit(chip_id, draft.path, self._current_config(), confirmed=draft.confirmed)
         self._refresh()
 
     @Slot(int)
@@ -328,6 +322,9 @@ class Composer(QWidget):
             return
         self._worker.cancel(chip_id)
         self.strip.remove_chip(chip_id)
+        from mimo_desktop.media.memory import give_back_memory  # no torch: gc and malloc_trim
+
+        give_back_memory()  # the decoder's freed buffers go back to the system, not only to the heap
         self._refresh()
         self.attachmentsChanged.emit()
 
@@ -358,6 +355,9 @@ class Composer(QWidget):
         for draft in self._drafts.values():
             if draft.error is not None:
                 return f"{draft.path.name} cannot be sent: {draft.error} Remove it to send."
+        asking = [d.path.name for d in self._drafts.values() if d.question is not None]
+        if asking:
+            return f"{', '.join(asking)}: long; press Prepare to decode it, or remove it."
         preparing = [d.path.name for d in self._drafts.values() if d.preparing]
         if preparing:
             return f"Wait: preparing {', '.join(preparing)}…"
@@ -380,8 +380,14 @@ class Composer(QWidget):
 
     @Slot()
     def _on_submit(self) -> None:
+        """One Send: the text and the prepared items together. Nothing is cleared here: the controller
+        calls ``clear_sent`` once the question is saved, so a failure leaves everything in place."""
         text = self.edit.toPlainText().strip()
         if (not text and not self._drafts) or self._busy or self.block_reason():
             return
+        self.sendRequested.emit(text, [d for d in self._drafts.values() if d.prepared is not None])
+
+    def clear_sent(self) -> None:
+        """The question was saved: empty the text and the chips for the next one."""
         self.edit.clear()
-        self.sendRequested.emit(text)
+        self.clear_attachments()

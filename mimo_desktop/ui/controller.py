@@ -65,6 +65,11 @@ class ChatController(QObject):
         self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
         self.drafts.draftLeft.connect(window.conversations.set_draft)
         self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
+        from .outbox import AttachmentSaver
+
+        self.outbox = AttachmentSaver(store.blobs, self)
+        self.outbox.failed.connect(window.show_notice)
+        self.outbox.recover()
         self.refresh_list()
         convs = self.store.conversations()
         if convs:
@@ -241,24 +246,26 @@ class ChatController(QObject):
         self._query = query
         self.refresh_list()
 
-    @Slot(str)
-    def send(self, text: str) -> None:
+    @Slot(str, list)
+    def send(self, text: str, drafts: list | None = None) -> None:
+        """The composer's one Send: the question is saved first, its files copied in the background.
+
+        Until the question is saved the composer keeps the text and the chips, so a failure loses nothing."""
         if self._busy():
-            self.window.composer.edit.setPlainText(text)
             self.window.show_notice("An answer is still streaming: stop it (Esc) or wait, then send.")
             return
-        drafts = [d for d in getattr(self.window.composer, "attachments", lambda: [])()
-                  if getattr(d, "prepared", None) is not None and not getattr(d, "error", None)]
-        stored = self._store_attachments(drafts)  # first: a file that cannot be saved stops the send
-        if stored is None:
-            self.window.composer.edit.setPlainText(text)  # keep what was typed, and the edit mode
+        drafts = [d for d in (drafts or []) if getattr(d, "prepared", None) is not None and not d.error]
+        try:
+            stored = self.outbox.reserve(drafts)
+        except (StoreError, OSError) as exc:
+            self.window.show_notice(str(exc))
             return
         editing, self._editing = self._editing, None
         self.window.show_editing(False)
         if self.current_id is None:
             conv = self._guard(self.store.create_conversation, title_from(text))
             if conv is FAILED:
-                self._restore_draft(text, editing)
+                self._restore_draft(editing)
                 return
             self.current_id = conv.id
             self.drafts.adopt(conv.id)
@@ -270,31 +277,21 @@ class ChatController(QObject):
         user = self._guard(lambda: self.store.add_message(self.current_id, Role.USER, text,
                                                           attachments=stored, **parent))
         if user is FAILED:
-            self._restore_draft(text, editing)
+            self._restore_draft(editing)
             return
-        clear = getattr(self.window.composer, "clear_attachments", None)
-        if clear is not None:
-            clear()
+        self.outbox.copy_in_background([a.sha256 for a in stored])
+        self.outbox.remember([d.prepared for d in drafts])
+        sent = getattr(self.window.composer, "clear_sent", None)
+        if sent is not None:
+            sent()
         self.drafts.save()  # sent: the draft is gone, on disk too
         self.refresh_list()
         self.after_user_message(user, tuple(d.prepared for d in drafts))
 
-    def _restore_draft(self, text: str, editing) -> None:
-        """The send failed: give back what was typed, and the edit it belonged to."""
+    def _restore_draft(self, editing) -> None:
+        """The send failed: the text and chips are still in the composer; give back the edit mode."""
         self._editing = editing
         self.window.show_editing(editing is not None)
-        self.window.composer.edit.setPlainText(text)
-
-    def _store_attachments(self, drafts) -> list | None:
-        stored = []
-        for draft in drafts:
-            try:
-                tokens = draft.prepared.total_tokens  # a video's sound is sent and counted with it
-                stored.append(self.store.add_attachment(draft.path, draft.kind, tokens=tokens))
-            except (StoreError, OSError) as exc:
-                self.window.show_notice(f"The attachment {draft.path.name} could not be saved: {exc}")
-                return None
-        return stored
 
     def after_user_message(self, user: Message, media: tuple = ()) -> None:
         """Ask the engine for an answer to ``user`` (a new branch if it already has answers)."""
@@ -318,10 +315,12 @@ class ChatController(QObject):
 
         # the question's own media comes prepared from the composer; on regenerate, from its files
         from_files = thread if not media else thread[:-1]
-        earlier = tuple((m.id, self.store.attachment_path(a), a.kind) for m in from_files for a in m.attachments)
+        earlier = tuple((m.id, self.outbox.readable_path(a), a.sha256, a.kind)
+                        for m in from_files for a in m.attachments)
         self._pending[request_id] = (user.id, media)
         if earlier:
-            self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir))
+            self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir,
+                                              self.outbox.cache))
         else:
             self._on_history_prepared(request_id, PreparedHistory())
 
@@ -421,6 +420,7 @@ class ChatController(QObject):
         stop_composer = getattr(self.window.composer, "shutdown", None)
         if stop_composer is not None:
             stop_composer()
+        self.outbox.shutdown()
         if self._engine_parts is not None:
             self.bridge.shutdown()
 

@@ -1,7 +1,8 @@
-"""One model download run for the download dialog: plan it, check the disk, fetch, on a thread of its own.
+"""One model download run for the download dialog: plan it, check the disk, fetch, on a background worker.
 
-Everything the job reports reaches the GUI thread through queued signals of a relay object that lives
-there; the dialog connects bound @Slot methods, never lambdas. Progress from the download's worker
+The job runs on ``background.Background`` (the app's one way to run work off the GUI thread); what it
+reports reaches the GUI thread there and is re-emitted by a relay object that lives there; the dialog
+connects bound @Slot methods, never lambdas. Progress from the download's worker
 threads is forwarded as it comes (models/ already throttles it to ~10 a second plus file starts/ends);
 the dialog coalesces repaints.
 """
@@ -16,6 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from mimo_desktop.models import DownloadCancelled, DownloadProgress, ModelsError, NotEnoughDiskError
+
+from .background import Background, Task
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class JobOutcome:
 
 
 class JobRelay(QObject):
-    """Created on the GUI thread; emitted from the job's threads, so every delivery is queued."""
+    """Created on the GUI thread; what the job reports is emitted from the GUI thread."""
 
     planned = Signal(object)  # PlanFacts
     progressed = Signal(object)  # DownloadProgress
@@ -54,7 +57,8 @@ class JobRelay(QObject):
 
 
 class DownloadJob:
-    """Runs one request on a thread; ``cancel()`` from the GUI thread stops it within a moment."""
+    """Runs one request on a ``background.Background`` worker; ``cancel()`` from the GUI thread stops it
+    within a moment. Its reports reach the relay on the GUI thread; the worker thread ends with the job."""
 
     def __init__(self, request: DownloadRequest, relay: JobRelay, *, free_space: Callable[[Path], int] | None = None,
                  max_workers: int = 4) -> None:
@@ -65,10 +69,11 @@ class DownloadJob:
         self._cancel = threading.Event()
         self._download = None  # the ModelDownload once planned, for cancel()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="model-download-job")
+        self._background = Background(relay, max_workers=1, name="model-download-job")
+        self._task: Task | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._task = self._background.run(self._run, on_done=self._on_done, on_progress=self._on_report)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -78,23 +83,40 @@ class DownloadJob:
             download.cancel()
 
     def join(self, timeout: float | None = None) -> bool:
-        """True when the job's thread has ended."""
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """True when the job has ended (its worker thread with it)."""
+        future = self._task.future if self._task is not None else None
+        if future is not None:
+            try:
+                future.result(timeout)
+            except Exception:  # noqa: BLE001 - a timeout, or the job's own end: only "ended?" matters here
+                pass
+        if future is None or future.done():
+            self._background.shutdown(wait=True)
+            return True
+        return False
 
-    def _run(self) -> None:
-        try:
-            outcome = self._plan_and_fetch()
-        except DownloadCancelled as exc:
-            outcome = JobOutcome("cancelled", str(exc), self.request.folder)
-        except NotEnoughDiskError as exc:
-            outcome = JobOutcome("no-space", str(exc), self.request.folder)
-        except ModelsError as exc:
-            outcome = JobOutcome("failed", str(exc), self.request.folder)
-        except Exception as exc:  # noqa: BLE001 - the dialog must hear of any failure, not wait forever
-            outcome = JobOutcome("failed", f"The download stopped: {type(exc).__name__}: {exc}", self.request.folder)
+    # GUI thread
+    def _on_report(self, report: tuple[str, object]) -> None:
+        kind, value = report
+        (self._relay.planned if kind == "planned" else self._relay.progressed).emit(value)
+
+    def _on_done(self, outcome: JobOutcome) -> None:
         self._relay.finished.emit(outcome)
+        self._background.shutdown(wait=True)  # the function has returned: its idle thread ends now
+
+    # worker thread
+    def _run(self, task: Task) -> JobOutcome:
+        self._report = task.report
+        try:
+            return self._plan_and_fetch()
+        except DownloadCancelled as exc:
+            return JobOutcome("cancelled", str(exc), self.request.folder)
+        except NotEnoughDiskError as exc:
+            return JobOutcome("no-space", str(exc), self.request.folder)
+        except ModelsError as exc:
+            return JobOutcome("failed", str(exc), self.request.folder)
+        except Exception as exc:  # noqa: BLE001 - the dialog must hear of any failure, not wait forever
+            return JobOutcome("failed", f"The download stopped: {type(exc).__name__}: {exc}", self.request.folder)
 
     def _plan_and_fetch(self) -> JobOutcome:
         from mimo_desktop.models.download_plan import plan_download
@@ -107,10 +129,10 @@ class DownloadJob:
         free_space = self._free_space or disk_free_bytes
         download = ModelDownload(plan, token=token, free_space=free_space, max_workers=self._max_workers,
                                  cancel_event=self._cancel)
-        self._relay.planned.emit(PlanFacts(
+        self._report(("planned", PlanFacts(
             files=tuple((f.path, f.size, plan.present.get(f.path, 0)) for f in plan.files),
             total_bytes=plan.total_bytes, to_fetch=plan.bytes_to_fetch, free_bytes=free_space(req.folder),
-            needed_bytes=plan.bytes_to_fetch + DEFAULT_DISK_RESERVE if plan.remaining else 0))
+            needed_bytes=plan.bytes_to_fetch + DEFAULT_DISK_RESERVE if plan.remaining else 0)))
         download.check_disk_space()  # raises NotEnoughDiskError before anything is written
         if not req.start:
             return JobOutcome("planned", "", req.folder)
@@ -123,4 +145,4 @@ class DownloadJob:
         return JobOutcome("done", f"{req.repo_id} is complete in {folder}.", folder)
 
     def _on_progress(self, progress: DownloadProgress) -> None:
-        self._relay.progressed.emit(progress)  # on a download worker thread: queued to the GUI
+        self._report(("progress", progress))  # on a download worker thread: queued to the GUI

@@ -1,31 +1,32 @@
 """The turns of a request, and the media of earlier turns prepared again off the GUI thread.
 
-Stored attachments are files (content-addressed); the engine needs PreparedMedia. Decoding runs on
-a one-thread executor; the result crosses back through ``_done``, connected with an explicit
-QueuedConnection to a GUI-thread slot. Where the media layer cannot prepare a stored file (it is
+Stored attachments are files (content-addressed); the engine needs PreparedMedia. What was prepared
+once comes from ``media.cache`` (memory, then disk); the rest is decoded on a one-thread
+``background.Background`` whose result arrives on the GUI thread. Where the media layer cannot prepare a stored file (it is
 missing, or this build lacks the media layer) that turn goes as text, and ``notes`` says so.
 """
 
 from __future__ import annotations
 
 import threading
-
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from mimo_desktop.core.conversation import Message, Role
 from mimo_desktop.engine.types import Turn
+
+from .background import Background, Task
 
 
 @dataclass(frozen=True)
 class MediaJob:
     request_id: str
-    items: tuple[tuple[int, Path, str], ...]  # (message id, stored file, kind)
+    items: tuple[tuple[int, Path, str, str], ...]  # (message id, file now, sha256, kind)
     model_dir: Path | None
+    cache: Any = None  # media.cache.PreparedCache: what was prepared once is not decoded again
 
 
 @dataclass
@@ -70,48 +71,43 @@ def prepare_history(job: MediaJob, stop: threading.Event | None = None) -> Prepa
         config = load_model_config(job.model_dir) if job.model_dir else default_config()
     except Exception:  # noqa: BLE001 - a model folder problem is the engine's to report; use defaults
         config = default_config()
-    for message_id, path, _kind in job.items:
+    for message_id, path, sha, _kind in job.items:
         if stop is not None and stop.is_set():
             break  # the app is closing: the request will not be sent anyway
-        try:
-            item = prepare(path, config, stop)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not sink the request
-            out.notes.append(f"An earlier attachment ({path.name}) was left out: {exc}")
-            continue
+        item = job.cache.get(sha, config, path) if job.cache is not None else None
+        if item is None:
+            try:
+                item = prepare(path, config, stop, sha256=sha)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not sink the request
+                out.notes.append(f"An earlier attachment ({path.name}) was left out: {exc}")
+                continue
+            if job.cache is not None:
+                job.cache.put(item)
         out.by_message[message_id] = out.by_message.get(message_id, ()) + (item,)
     return out
 
 
 class HistoryMedia(QObject):
+    """Earlier turns' media for a request, on a one-thread ``background.Background``."""
+
     prepared = Signal(str, object)  # request id, PreparedHistory
-    _done = Signal(str, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._executor: ThreadPoolExecutor | None = None
-        self._stop = threading.Event()  # set at shutdown: stop between items and inside a video decode
-        self._done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        self._background = Background(self, max_workers=1, name="mimo-history-media")
 
     def start(self, job: MediaJob) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimo-history-media")
-        future = self._executor.submit(prepare_history, job, self._stop)
-        future.add_done_callback(lambda f, rid=job.request_id: self._finished(rid, f))
-
-    def _finished(self, request_id: str, future: Future) -> None:
-        """Runs on the executor thread: only emits."""
-        if future.cancelled():
-            return
-        error = future.exception()
-        result = PreparedHistory(notes=[f"Earlier attachments were left out: {error}"]) if error else future.result()
-        self._done.emit(request_id, result)
-
-    @Slot(str, object)
-    def _on_done(self, request_id: str, result: PreparedHistory) -> None:
-        self.prepared.emit(request_id, result)
+        rid = job.request_id
+        self._background.run(
+            _prepare_job, job,
+            on_done=lambda result: self.prepared.emit(rid, result),
+            on_error=lambda error: self.prepared.emit(
+                rid, PreparedHistory(notes=[f"Earlier attachments were left out: {error}"])))
 
     def shutdown(self) -> None:
-        self._stop.set()
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        """Stops between items and inside a video decode; waits for the running job."""
+        self._background.shutdown(wait=True)
+
+
+def _prepare_job(job: MediaJob, task: Task) -> PreparedHistory:
+    return prepare_history(job, task.stop_event)

@@ -1,10 +1,10 @@
-"""Media preparation off the GUI thread: a small executor, results handed back as queued signals.
+"""Media preparation off the GUI thread, on ``background.Background``: results arrive on the GUI thread.
 
 Decoding a video or loading a tokenizer takes from milliseconds to seconds, so the
-composer never does it itself. Jobs run on a ``ThreadPoolExecutor``; each result
-crosses back to the GUI thread through a signal connected with an explicit
-``Qt.QueuedConnection`` to a bound ``@Slot`` (a lambda would run on the worker
-thread). Only the GUI thread keeps bookkeeping. The media layer is imported
+composer never does it itself. Each job reports its header cost first (``estimated``),
+then its progress (``progressed``: fraction done), then the result (``prepared``); a
+file whose header says it lasts over ``ASK_ABOVE_S`` stops after the header and comes
+back with ``needs_confirmation`` until the user says go. The media layer is imported
 inside the jobs, so none of torch/torchcodec is on the start-up path.
 """
 
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from mimo_desktop.core.errors import MimoError
+
+from .background import Background, Task
 
 THUMBNAIL_SIDE = 96
 WAVEFORM_PEAKS = 48
@@ -35,14 +35,21 @@ class MediaResult:
     thumbnail: Any = None  # RGB PIL image (image thumbnail or video poster frame)
     peaks: tuple[float, ...] | None = None  # audio waveform, 0…1
     duration_s: float | None = None
+    needs_confirmation: Any = None  # MediaCost of a long file, not decoded until the user confirms
+
+
+# Longer files are priced from their header and decoded only once the user confirms.
+ASK_ABOVE_S = 3600.0
 
 
 def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], None],
-                         stop: threading.Event | None = None) -> MediaResult:
+                         stop: threading.Event | None = None, progress: Callable[[float], None] | None = None,
+                         confirmed: bool = True) -> MediaResult:
     """Prepare ``path`` with the media layer and make its preview (runs on a worker thread).
 
     The cost read from the file's header goes to ``on_estimate`` first, so a long
-    video shows its cost long before its frames are decoded.
+    video shows its cost long before its frames are decoded; unless ``confirmed``, a file
+    longer than ``ASK_ABOVE_S`` goes no further.
     """
     # lazy: the heavy modules load on first use
     from mimo_desktop.media.costs import estimate
@@ -50,11 +57,15 @@ def prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], N
     from mimo_desktop.media.preview import waveform_peaks
 
     try:
-        on_estimate(estimate(path, config))
+        cost = estimate(path, config)
     except MimoError:
-        pass  # prepare finds the same problem and says it
+        cost = None  # prepare finds the same problem and says it
+    if cost is not None:
+        on_estimate(cost)
+        if not confirmed and (cost.duration_s or 0.0) > ASK_ABOVE_S:
+            return MediaResult(needs_confirmation=cost, duration_s=cost.duration_s)
     try:
-        item = prepare(path, config, stop)
+        item = prepare(path, config, stop, progress)
     except MimoError as exc:
         return MediaResult(error=str(exc))
     # previews come from what ``prepare`` already decoded: no second pass over the file
@@ -90,22 +101,14 @@ def load_config(model_dir: Path | None) -> Any:
     return default_config() if model_dir is None else load_model_config(model_dir)
 
 
-def _has_live_threads(pool: ThreadPoolExecutor) -> bool:
-    return any(t.is_alive() for t in getattr(pool, "_threads", ()))
-
-
 class MediaWorker(QObject):
-    """Runs media jobs on a small pool; ``prepared`` and ``configLoaded`` arrive on the GUI thread."""
+    """Media jobs on a small ``Background`` pool; every signal arrives on the GUI thread."""
 
     prepared = Signal(int, object)  # job id, MediaResult
     estimated = Signal(int, object)  # job id, MediaCost from the header, before ``prepared``
+    progressed = Signal(int, float)  # job id, fraction done
     configLoaded = Signal(int, object, str)  # request id, ProcessorConfig or None, error text
     busyChanged = Signal(bool)
-
-    # emitted from worker threads; connected queued to our own slots
-    _jobDone = Signal(int, object)
-    _jobEstimated = Signal(int, object)
-    _configDone = Signal(int, object, str)
 
     def __init__(
         self,
@@ -115,76 +118,65 @@ class MediaWorker(QObject):
         prepare: Callable[[Path, Any, Callable[[Any], None]], MediaResult] | None = None,
     ) -> None:
         super().__init__(parent)
-        self._stop = threading.Event()  # set at shutdown: a running video decode ends at its next chunk
-        self._prepare = prepare or partial(prepare_with_preview, stop=self._stop)
-        self._max_workers = max_workers
-        self._executor: ThreadPoolExecutor | None = None
-        self._retired: list[ThreadPoolExecutor] = []  # let go while a cancelled job still ran
-        self._futures: dict[tuple[str, int], Future] = {}
-        self._closed = False
-        self._jobDone.connect(self._on_job_done, Qt.ConnectionType.QueuedConnection)
-        self._jobEstimated.connect(self._on_job_estimated, Qt.ConnectionType.QueuedConnection)
-        self._configDone.connect(self._on_config_done, Qt.ConnectionType.QueuedConnection)
+        self._background = Background(self, max_workers=max_workers, name="mimo-media")
+        self._background.busyChanged.connect(self.busyChanged)
+        self._prepare = prepare or self._prepare_with_preview
+        self._jobs: dict[int, Task] = {}
+        self._configs: dict[int, Task] = {}
+        self._local = threading.local()  # the task the current worker thread runs
 
     # ------------------------------------------------------------ GUI-thread API
-    def submit(self, job_id: int, path: Path, config: Any) -> None:
-        future = self._pool().submit(self._run_prepare, job_id, path, config)
-        self._track(("job", job_id), future)
-        future.add_done_callback(partial(self._emit_job, job_id))
+    def submit(self, job_id: int, path: Path, config: Any, confirmed: bool = False) -> None:
+        """Prepare ``path``; a file longer than ``ASK_ABOVE_S`` waits for ``confirmed``."""
+        self.cancel(job_id)
+        holder: dict[str, Task] = {}
+        task = self._background.run(
+            self._run_prepare, path, config, confirmed,
+            on_done=lambda result: self._on_job_done(job_id, holder["task"], result),
+            on_progress=lambda value: self._on_job_progress(job_id, holder["task"], value))
+        holder["task"] = task
+        self._jobs[job_id] = task
 
     def load_config(self, request_id: int, model_dir: Path | None) -> None:
-        future = self._pool().submit(self._run_load_config, model_dir)
-        self._track(("config", request_id), future)
-        future.add_done_callback(partial(self._emit_config, request_id))
+        holder: dict[str, Task] = {}
+        task = self._background.run(
+            self._run_load_config, model_dir,
+            on_done=lambda out: self._on_config_done(request_id, holder["task"], out))
+        holder["task"] = task
+        self._configs[request_id] = task
 
     def cancel(self, job_id: int) -> None:
-        """Forget a job; its result, if it still comes, is dropped."""
-        future = self._futures.pop(("job", job_id), None)
-        if future is not None:
-            future.cancel()
-            self._release_idle_pool()
+        """Forget a job and stop its decoding; its result, if it still comes, is dropped."""
+        task = self._jobs.pop(job_id, None)
+        if task is not None:
+            task.cancel()
 
     def is_busy(self) -> bool:
-        return bool(self._futures)
+        return self._background.is_busy()
 
     def shutdown(self) -> None:
-        """Stop taking jobs, cancel queued ones and wait for running ones (the app's shutdown order)."""
-        self._closed = True
-        self._stop.set()
-        self._futures.clear()
-        pools = [*self._retired, *([self._executor] if self._executor else [])]
-        self._executor, self._retired = None, []
-        for pool in pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+        """Stop taking jobs, stop running decodes at their next chunk, drop queued ones, wait."""
+        self._jobs.clear()
+        self._configs.clear()
+        self._background.shutdown(wait=True)
 
-    # ------------------------------------------------------------ internals
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._closed:
-            raise RuntimeError("The media worker was shut down.")
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="mimo-media")
-        return self._executor
+    # ------------------------------------------------------------ worker threads
+    def _run_prepare(self, path: Path, config: Any, confirmed: bool, task: Task) -> MediaResult:
+        self._local.task, self._local.confirmed = task, confirmed
 
-    def _track(self, key: tuple[str, int], future: Future) -> None:
-        was_busy = self.is_busy()
-        self._futures[key] = future
-        if not was_busy:
-            self.busyChanged.emit(True)
+        def on_estimate(cost: Any) -> None:
+            task.report(("estimate", cost))
 
-    def _release_idle_pool(self) -> None:
-        # idle pool threads would linger for the app's life; let them go between bursts of work
-        if not self._futures:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)
-                self._retired = [p for p in self._retired if _has_live_threads(p)] + [self._executor]
-                self._executor = None
-            self.busyChanged.emit(False)
-
-    def _run_prepare(self, job_id: int, path: Path, config: Any) -> MediaResult:
         try:
-            return self._prepare(path, config, partial(self._jobEstimated.emit, job_id))
+            return self._prepare(path, config, on_estimate)
         except Exception as exc:  # a bug in a decoder must not kill the worker silently
             return MediaResult(error=f"Could not prepare {path.name}: {exc}")
+
+    def _prepare_with_preview(self, path: Path, config: Any, on_estimate: Callable[[Any], None]) -> MediaResult:
+        task: Task = self._local.task
+        return prepare_with_preview(path, config, on_estimate, stop=task.stop_event,
+                                    progress=lambda f: task.report(("progress", f)),
+                                    confirmed=self._local.confirmed)
 
     @staticmethod
     def _run_load_config(model_dir: Path | None) -> tuple[Any, str]:
@@ -193,32 +185,23 @@ class MediaWorker(QObject):
         except MimoError as exc:
             return None, str(exc)
 
-    # worker thread
-    def _emit_job(self, job_id: int, future: Future) -> None:
-        if not future.cancelled():
-            self._jobDone.emit(job_id, future.result())
-
-    def _emit_config(self, request_id: int, future: Future) -> None:
-        if not future.cancelled():
-            config, error = future.result()
-            self._configDone.emit(request_id, config, error)
-
-    # GUI thread
-    @Slot(int, object)
-    def _on_job_estimated(self, job_id: int, cost: Any) -> None:
-        if ("job", job_id) in self._futures:
-            self.estimated.emit(job_id, cost)
-
-    @Slot(int, object)
-    def _on_job_done(self, job_id: int, result: MediaResult) -> None:
-        if self._futures.pop(("job", job_id), None) is None:
-            return  # cancelled or shut down meanwhile
-        self.prepared.emit(job_id, result)
-        self._release_idle_pool()
-
-    @Slot(int, object, str)
-    def _on_config_done(self, request_id: int, config: Any, error: str) -> None:
-        if self._futures.pop(("config", request_id), None) is None:
+    # ------------------------------------------------------------ GUI thread
+    def _on_job_progress(self, job_id: int, task: Task, value: tuple[str, Any]) -> None:
+        if self._jobs.get(job_id) is not task:
             return
-        self.configLoaded.emit(request_id, config, error)
-        self._release_idle_pool()
+        what, payload = value
+        if what == "estimate":
+            self.estimated.emit(job_id, payload)
+        else:
+            self.progressed.emit(job_id, float(payload))
+
+    def _on_job_done(self, job_id: int, task: Task, result: MediaResult) -> None:
+        if self._jobs.get(job_id) is not task:
+            return  # cancelled or resubmitted meanwhile
+        del self._jobs[job_id]
+        self.prepared.emit(job_id, result)
+
+    def _on_config_done(self, request_id: int, task: Task, out: tuple[Any, str]) -> None:
+        if self._configs.pop(request_id, None) is not task:
+            return
+        self.configLoaded.emit(request_id, *out)

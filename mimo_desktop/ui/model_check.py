@@ -2,7 +2,7 @@
 what that disables, and whether it fits this machine's GPUs at the chosen tensor-parallel size.
 
 Imported only when the settings dialog is opened, never at start-up. The check (and the GPU survey, which
-may import torch) runs on a one-thread executor; results come back through a queued signal to a @Slot and
+may import torch) runs on a one-thread ``background.Background``; results come back on the GUI thread and
 carry the id of the request they answer, so a result for a folder the user has since changed is dropped.
 """
 
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from mimo_desktop.models import GpuSurvey, ModelFolderReport, ModelsError
+
+from .background import Background, Task
 
 GpuSurveyFn = Callable[[], GpuSurvey]
 REPORT_HEIGHT = 150  # room for the usual seven or eight lines; longer reports scroll
@@ -95,12 +96,6 @@ def _plain(line: str) -> str:
     return line
 
 
-class _CheckRelay(QObject):
-    """Lives on the GUI thread; the executor emits on it, so delivery to the panel is queued."""
-
-    checked = Signal(int, object)  # request id, FolderCheck
-
-
 class ModelCheckPanel(QWidget):
     """The "Check" button, the report under it, and the "Download a model…" button."""
 
@@ -113,12 +108,10 @@ class ModelCheckPanel(QWidget):
         self._survey_fn = gpu_survey or _detect_gpus
         self._survey: GpuSurvey | None = None  # GPUs do not change while the dialog is open: survey once
         self._survey_lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._background = Background(self, max_workers=1, name="model-check")
         self._request = 0
         self._pending_folder = ""
         self.result: FolderCheck | None = None
-        self._relay = _CheckRelay(self)
-        self._relay.checked.connect(self._on_checked, Qt.ConnectionType.QueuedConnection)
 
         self.check_button = QPushButton("Check", objectName="checkModelDir")
         self.check_button.setAccessibleName("Check the model folder")
@@ -170,9 +163,10 @@ class ModelCheckPanel(QWidget):
             return
         self._pending_folder = folder
         self._show("Checking the model folder…", "")
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="model-check")
-        self._executor.submit(self._work, self._request, folder, tp, context_tokens)
+        request = self._request
+        self._background.run(self._work, folder, tp, context_tokens,
+                             on_progress=lambda result: self._on_checked(request, result),
+                             on_done=lambda result: self._on_checked(request, result))
         self.checkChanged.emit()
 
     def blocking_reason(self, folder: str) -> str:
@@ -183,21 +177,20 @@ class ModelCheckPanel(QWidget):
 
     @Slot()
     def shutdown(self) -> None:
-        """Stop the executor; a check in flight finishes on its own and its result is dropped."""
+        """Stop the background work; a check in flight finishes on its own and its result is dropped."""
         self._request += 1
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._background.shutdown(wait=True)
+        self._background = Background(self, max_workers=1, name="model-check")  # the dialog may check again
 
-    def _work(self, request: int, folder: str, tp: int | None, context_tokens: int) -> None:
+    def _work(self, folder: str, tp: int | None, context_tokens: int, task: Task) -> FolderCheck:
         try:
             result = check_folder(folder)
             if result.fit == ESTIMATING:
-                self._relay.checked.emit(request, result)  # shown while the GPU survey runs
+                task.report(result)  # shown while the GPU survey runs
                 result = add_fit(result, tp, context_tokens, self._gpus())
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must reach the user, not die in a thread
             result = FolderCheck(folder, None, error=f"Checking {folder} failed: {type(exc).__name__}: {exc}")
-        self._relay.checked.emit(request, result)
+        return result
 
     def _gpus(self) -> GpuSurvey:
         with self._survey_lock:
@@ -205,7 +198,6 @@ class ModelCheckPanel(QWidget):
                 self._survey = self._survey_fn()
             return self._survey
 
-    @Slot(int, object)
     def _on_checked(self, request: int, result: FolderCheck) -> None:
         if request != self._request:
             return  # the folder or TP changed since: a newer check is on its way

@@ -1,10 +1,11 @@
-"""The embedded engine's pure parts against the real vLLM 0.26.0 classes, on CPU:
+"""The embedded engine's pure parts against the real vLLM 0.33.0 classes, on CPU:
 request building, sampling params, engine args, stat logger, outputs, errors."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,6 +136,17 @@ def test_sampling_params_take_model_defaults_under_user_choices(omni_dir):
 def test_bad_sampling_values_become_invalid_request():
     with pytest.raises(InvalidRequest, match="Invalid sampling settings"):
         build_sampling_params(SamplingSettings(top_k=-5), {})
+
+
+def test_vllm_gets_the_model_as_an_absolute_local_folder(omni_dir, monkeypatch):
+    # vLLM finds MiMo's audio tokenizer by joining "audio_tokenizer" to this path, in its own processes
+    monkeypatch.chdir(omni_dir.parent)
+    folder = inspect_model_folder(Path(omni_dir.name), "dummy")
+    kwargs = engine_args_kwargs(VllmSettings(model_dir=Path(omni_dir.name), load_format="dummy"), folder, 1)
+    assert kwargs["model"] == str(omni_dir.resolve()) and Path(kwargs["model"]).is_absolute()
+    assert "audio" in folder.modalities
+    with pytest.raises(SettingsError, match="XiaomiMiMo/MiMo-V2.5 does not exist. Download the model first"):
+        inspect_model_folder(Path("XiaomiMiMo/MiMo-V2.5"))  # a hub id is not a folder
 
 
 def test_engine_args_for_omni_with_mtp(omni_dir):
@@ -278,6 +290,7 @@ def test_thinking_history_and_switch_reach_the_chat_template():
 
 
 def test_vllm_exceptions_become_clear_errors():
+    from vllm.exceptions import VLLMValidationError
     from vllm.v1.engine.exceptions import EngineDeadError, EngineGenerateError
 
     dead = generate_failure(EngineDeadError())
@@ -292,8 +305,12 @@ def test_vllm_exceptions_become_clear_errors():
     assert type(failed) is RequestFailed
     assert str(failed) == ("The request failed in the engine: ValueError: "
                            "Please install vllm[audio] for audio support")
-    too_long = generate_failure(ValueError("The decoder prompt (length 9000) is longer than the maximum"))
-    assert isinstance(too_long, InvalidRequest) and "length 9000" in str(too_long)
+    # vLLM 0.33's input processor raises this (a VLLMClientError, not a ValueError), and generate() re-raises it
+    too_long = generate_failure(VLLMValidationError(
+        "The decoder prompt (length 9000) is longer than the maximum model length of 8192."))
+    assert isinstance(too_long, InvalidRequest)
+    assert str(too_long) == ("vLLM refused the request: The decoder prompt (length 9000) is longer than the "
+                             "maximum model length of 8192.")
     oom = generate_failure(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert "ran out of memory" in str(oom)
     start = start_failure(RuntimeError("Engine core initialization failed. See root cause above."))

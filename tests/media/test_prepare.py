@@ -82,7 +82,7 @@ def test_videos_give_sampled_frames_with_their_times(media_files, tiny_config, n
     assert list(times) == sorted(times) and times[0] == 0
     assert item.timestamps[-1] < item.duration_s
     assert not item.openai_part.built  # the data URL costs nothing until a remote server needs it
-    url = item.openai_part["video_url"]["url"]
+    url = str(item.openai_part["video_url"]["url"])  # a DataUrl: streamed from the file when sent
     assert url.startswith("data:video/") and item.openai_part.built
     assert base64.b64decode(url.split(",", 1)[1]) == media_files[name].read_bytes()
 
@@ -133,7 +133,7 @@ def test_openai_audio_keeps_wav_and_mp3_and_reencodes_the_rest(media_files):
     assert prepare(media_files["tone.mp3"]).openai_part["input_audio"]["format"] == "mp3"
     flac = prepare(media_files["tone.flac"]).openai_part["input_audio"]
     assert flac["format"] == "wav"
-    with wave.open(io.BytesIO(base64.b64decode(flac["data"]))) as w:
+    with wave.open(io.BytesIO(base64.b64decode(str(flac["data"])))) as w:
         assert (w.getframerate(), w.getnchannels()) == (24000, 1)
 
 

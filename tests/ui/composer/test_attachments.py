@@ -122,8 +122,8 @@ def test_remove_button_drops_the_attachment_and_its_cost(qtbot, composer, media)
 
 
 def test_a_broken_file_shows_its_error_on_the_chip_and_blocks_send(qtbot, composer, media):
-    sent = []
-    composer.sendRequested.connect(sent.append)
+    sent, items = [], []
+    composer.sendRequested.connect(lambda text, drafts: (sent.append(text), items.append(drafts)))
     drop(composer, media / "photo.png", media / "broken.jpg")
     wait_prepared(qtbot, composer, 2)
     broken = composer.attachments()[1]
@@ -140,7 +140,11 @@ def test_a_broken_file_shows_its_error_on_the_chip_and_blocks_send(qtbot, compos
     assert composer.send_button.isEnabled() and composer.reason.isHidden()
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
     assert sent == ["look"]
-    assert [d.path.name for d in composer.attachments()] == ["photo.png"]  # the controller clears them
+    assert [[(d.path.name, d.prepared.kind) for d in drafts] for drafts in items] == [[("photo.png", "image")]]
+    # nothing is cleared until the controller has saved the question (``clear_sent``)
+    assert composer.text() == "look" and [d.path.name for d in composer.attachments()] == ["photo.png"]
+    composer.clear_sent()
+    assert composer.text() == "" and composer.attachments() == []
 
 
 def test_an_empty_file_says_so(qtbot, composer, media):
@@ -151,7 +155,7 @@ def test_an_empty_file_says_so(qtbot, composer, media):
 
 def test_send_waits_while_an_attachment_is_being_prepared(qtbot, composer, media):
     sent = []
-    composer.sendRequested.connect(sent.append)
+    composer.sendRequested.connect(lambda text, drafts: sent.append(text))
     composer.edit.setPlainText("what happens in this clip?")
     drop(composer, media / "clip.mp4")
     # the result can only arrive through the event loop, which has not run yet

@@ -57,3 +57,38 @@ def test_a_clip_with_sound_is_sent_with_its_audio_track(qtbot, window, store, me
     [stored] = store.thread(conv.id)[0].attachments
     assert stored.tokens == item.total_tokens  # the sound's tokens are part of the clip's cost
     composer.shutdown()
+
+
+def test_a_follow_up_question_reuses_the_prepared_clip_and_the_copy_lands_in_the_background(
+        qtbot, engine_window, engine_log, store, media, monkeypatch):
+    """The clip is decoded once, when attached: the follow-up's request carries the same prepared frames."""
+    import sys
+
+    from .helpers import wait_prepared as wait
+
+    window = engine_window
+    composer = window.composer
+    assert drop(composer, media / "clip.mp4")
+    wait(qtbot, composer, 1)
+    composer.edit.setPlainText("tokens=2 what happens?")
+    composer.send_button.click()
+    assert composer.text() == "" and composer.attachments() == []  # cleared once the question was saved
+    qtbot.waitUntil(lambda: len(engine_log.requests) == 1, timeout=10000)
+    qtbot.waitUntil(lambda: not window.controller.streamer.busy, timeout=10000)
+    [conv] = store.conversations()
+    [attachment] = store.thread(conv.id)[0].attachments
+    qtbot.waitUntil(lambda: store.blobs.has(attachment.sha256), timeout=10000)  # copied off the GUI thread
+    assert not list(store.blobs.root.glob(".incoming-*")) and not list(store.blobs.root.glob(".pending/*"))
+
+    def decoded_again(*args, **kwargs):
+        raise AssertionError("the earlier clip was decoded again")
+
+    monkeypatch.setattr(sys.modules["mimo_desktop.media.preparation"], "prepare", decoded_again)
+    composer.edit.setPlainText("tokens=2 and then?")
+    composer.send_button.click()
+    qtbot.waitUntil(lambda: len(engine_log.requests) == 2, timeout=10000)
+    first, follow_up = engine_log.requests
+    earlier = follow_up.turns[0].attachments[0]
+    assert earlier.vllm_data[0] is first.turns[0].attachments[0].vllm_data[0]  # the same prepared frames
+    assert window.notice.text() == ""
+    qtbot.waitUntil(lambda: not window.controller.streamer.busy, timeout=10000)
