@@ -323,6 +323,16 @@ class Store:
         )
         return [r[0] for r in rows]
 
+    def branch_points(self, conversation_id: int) -> set[tuple[int | None, str]]:
+        """(parent id, role) of every place the conversation has alternatives: one query, so a view
+        of a long thread asks ``siblings`` only where there is more than one."""
+        rows = self._query(
+            "SELECT parent_id, role FROM messages WHERE conversation_id = ? GROUP BY parent_id, role"
+            " HAVING COUNT(*) > 1",
+            (conversation_id,),
+        )
+        return {(r[0], r[1]) for r in rows}
+
     def switch_branch(self, message_id: int) -> int:
         """Show the branch through ``message_id``: its newest descendant becomes the current leaf."""
         leaf = message_id

@@ -133,6 +133,7 @@ def format_seconds(seconds: float) -> str:
 class AttachmentChip(QFrame):
     removeRequested = Signal(int)
     confirmRequested = Signal(int)  # "prepare it anyway" for a long file
+    previewRequested = Signal(object, str)  # file, kind: by default shown in the chat's viewers
 
     def __init__(self, chip_id: int, draft: DraftAttachment, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,9 +170,18 @@ class AttachmentChip(QFrame):
         self.remove.setAccessibleName(f"Remove {draft.path.name}")
         self.remove.setToolTip(f"Remove {draft.path.name}")
         self.remove.clicked.connect(self._on_remove)
+        self._file = (draft.path, draft.kind)
+        self.show_button = QToolButton()  # also: double-click the chip
+        self.show_button.setObjectName("chipPreviewButton")
+        self.show_button.setText("⤢")
+        self.show_button.setAccessibleName(f"Preview {draft.path.name}")
+        self.show_button.setToolTip(f"Preview {draft.path.name}")
+        self.show_button.clicked.connect(self._on_preview)
+        self.previewRequested.connect(self._open_viewer)
 
         head = QHBoxLayout()
         head.addWidget(self.name, 1)
+        head.addWidget(self.show_button)
         head.addWidget(self.remove)
         text = QVBoxLayout()
         text.addLayout(head)
@@ -192,6 +202,17 @@ class AttachmentChip(QFrame):
     @Slot()
     def _on_confirm(self) -> None:
         self.confirmRequested.emit(self.chip_id)
+    def _on_preview(self) -> None:
+        self.previewRequested.emit(*self._file)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._on_preview()
+
+    @Slot(object, str)
+    def _open_viewer(self, path: Path, kind: str) -> None:
+        from .media_viewer import open_media  # it imports this module
+
+        open_media(self, Path(path), kind, Path(path).name)
 
     def show_preparing(self) -> None:
         self.confirm.hide()

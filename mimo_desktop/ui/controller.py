@@ -43,7 +43,10 @@ class ChatController(QObject):
         self._shut_down = False
         self._pending: dict[str, tuple[int, tuple]] = {}  # request id -> (user message id, its media)
         self._engine_parts: tuple[EngineBridge, EngineControl, AnswerStreamer, HistoryMedia] | None = None
+        self._preparing: dict[str, str] = {}  # request id -> names of the earlier media being prepared
         window.chat.actionRequested.connect(self._on_message_action)
+        window.chat.waiting_phase = self._waiting_phase
+        window.chat.media.path_of = store.attachment_path
         window.stopRequested.connect(self.stop)
         window.composer.stopRequested.connect(self.stop)
         window.cancelEditRequested.connect(self.cancel_edit)
@@ -164,7 +167,10 @@ class ChatController(QObject):
         if thread is FAILED:
             return
         branches = {}
+        forks = self._guard(self.store.branch_points, self.current_id)
         for msg in thread:
+            if forks is not FAILED and (msg.parent_id, msg.role.value) not in forks:
+                continue  # no alternatives here: one query for all of them instead of three each
             siblings = self._guard(self.store.siblings, msg.id)
             if siblings is not FAILED and len(siblings) > 1:
                 branches[msg.id] = Branch(siblings.index(msg.id) + 1, len(siblings))
@@ -318,6 +324,7 @@ class ChatController(QObject):
         earlier = tuple((m.id, self.outbox.readable_path(a), a.sha256, a.kind)
                         for m in from_files for a in m.attachments)
         self._pending[request_id] = (user.id, media)
+        self._preparing = {request_id: ", ".join(a.name for m in from_files for a in m.attachments)}
         if earlier:
             self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir,
                                               self.outbox.cache))
@@ -342,6 +349,15 @@ class ChatController(QObject):
         turns = turns_from_thread(thread, {**history.by_message, **({user_id: media} if media else {})})
         sampling, system_prompt = self.engine.sampling_for(user.conversation_id)
         self.streamer.submit(request_id, turns, sampling, system_prompt)
+
+    def _waiting_phase(self) -> str:
+        """What the answer waits for, for the line the chat view shows until its first token."""
+        current = self.streamer.current if self._engine_parts is not None else None
+        if current is not None and current.request_id in self._pending and self._preparing.get(current.request_id):
+            return f"preparing {self._preparing[current.request_id]}"
+        if self._engine_parts is not None and self.bridge.state == "starting":
+            return "starting the engine"
+        return "waiting for the model"
 
     @Slot()
     def stop(self) -> None:

@@ -187,8 +187,9 @@ class AnswerStreamer(QObject):
             return
         self._paint_timer.stop()
         self._stop_timer.stop()
-        if stats is None and answer.thinking_from is not None:
-            stats = GenerationStats(thinking_s=answer.thinking_time())  # stopped or failed mid-thought
+        if stats is None and (answer.thinking_from is not None or answer.tokens):
+            # stopped or failed on the way: how far it got, for the message under the answer
+            stats = GenerationStats(output_tokens=answer.tokens or None, thinking_s=answer.thinking_time())
         try:
             answer.writer.finish(state, stats=stats, error=error)
             message = self.store.message(answer.message.id)

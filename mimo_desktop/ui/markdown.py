@@ -1,6 +1,7 @@
 """Markdown to the HTML subset QTextDocument renders, with Pygments-highlighted code.
 
-Raw HTML in the model's answer is shown as text, never interpreted (html=False).
+Raw HTML in the model's answer is shown as text, never interpreted (html=False); so is a link to
+anything but http(s) and mail (a ``mimo:`` link the model writes is not an app action).
 Every fenced code block gets a "Copy code" link (``mimo:copy-code/<message>/<n>``) that the chat
 view turns into a clipboard copy; ``n`` counts code blocks from the start of the message.
 """
@@ -15,6 +16,11 @@ from functools import lru_cache
 LIGHT_CODE_STYLE = "friendly"
 DARK_CODE_STYLE = "monokai"
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# Qt lays out one unbroken run of characters in time that grows much faster than its length (a 256 KiB
+# line of base64 took 13 s, 1 MiB over 150 s): longer runs are shown cut, with "show all" beside them.
+FOLD_CHARS = 1500
+LONG_RUN = re.compile(r"\S{%d,}" % (FOLD_CHARS + 1))
+FOLD_MARK = " … "
 
 
 @lru_cache(maxsize=1)
@@ -23,9 +29,22 @@ def _markdown():
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table").enable("strikethrough")
+    md.validateLink = _safe_link
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
+    md.add_render_rule("image", _render_blocked_image)
+    md.add_render_rule("table_open", lambda *_a: TABLE_OPEN)
+    md.add_render_rule("heading_open", _render_heading_open)
     return md
+
+
+LINK_SCHEMES = ("http:", "https:", "mailto:")
+
+
+def _safe_link(url: str) -> bool:
+    """Only web and mail links become links. Anything else the model writes, ``mimo:`` app actions
+    above all, stays text: app actions come from the app's own buttons only."""
+    return url.strip().lower().startswith(LINK_SCHEMES)
 
 
 def warm_up() -> None:
@@ -45,8 +64,19 @@ def render_with_count(
 ) -> tuple[str, int]:
     """The HTML and how many code blocks it holds (so a later block can continue the numbering)."""
     env = {"code_index": first_code_index, "message_id": message_id, "dark": dark}
-    out = _markdown().render(text, env)
+    out = _markdown().render(fold_long_runs(text), env)
     return out, env["code_index"] - first_code_index
+
+
+def fold_long_runs(text: str) -> str:
+    """``text`` with every unbroken run over FOLD_CHARS characters cut to its first FOLD_CHARS."""
+    if len(text) <= FOLD_CHARS:
+        return text
+    return LONG_RUN.sub(lambda m: m.group()[:FOLD_CHARS] + FOLD_MARK, text)
+
+
+def has_long_runs(text: str) -> bool:
+    return len(text) > FOLD_CHARS and LONG_RUN.search(text) is not None
 
 
 def code_blocks(text: str) -> list[str]:
@@ -54,13 +84,35 @@ def code_blocks(text: str) -> list[str]:
     return [t.content for t in _markdown().parse(text) if t.type in ("fence", "code_block")]
 
 
+# QTextDocument draws no grid unless the table asks for one; "collapse" makes it single lines.
+TABLE_OPEN = ("<table border='1' cellspacing='0' cellpadding='5' width='100%'"
+              " style='border-collapse: collapse; border-color: #9aa0a6; margin: 6px 0'>\n")
+# Qt's defaults make an H1 1.7 times the body (xx-large): headings here stay close to the text.
+HEADING_SIZE = {"h1": "x-large", "h2": "large", "h3": "medium", "h4": "medium", "h5": "medium", "h6": "medium"}
+
+
+def _render_heading_open(self, tokens, idx, options, env) -> str:
+    tag = tokens[idx].tag
+    return f"<{tag} style='font-size: {HEADING_SIZE.get(tag, 'medium')}; margin-top: 12px; margin-bottom: 4px'>"
+
+
+def _render_blocked_image(self, tokens, idx, options, env) -> str:
+    """The model's images are never loaded (tracking pixels): their alt text and address instead."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    src = token.attrGet("src") or ""
+    return (f"<span style='color:#80868b'>[image: {html.escape(alt)}"
+            f"{f' · not loaded: {html.escape(str(src))}' if src else ''}]</span>")
+
+
 def _render_fence(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     lang = token.info.strip().split(" ")[0] if token.info else ""
     index = env.get("code_index", 0)
     env["code_index"] = index + 1
-    bar = (f"<p style='margin:4px 0 0 0'><a href='mimo:copy-code/{env.get('message_id', 0)}/{index}'>"
-           f"Copy code</a>{f' &nbsp;<small>{html.escape(lang)}</small>' if lang else ''}</p>")
+    bar = (f"<p style='margin:6px 0 0 0'><small>{f'{html.escape(lang)} &nbsp;' if lang else ''}"
+           f"<a href='mimo:copy-code/{env.get('message_id', 0)}/{index}' style='text-decoration: none'>"
+           f"❐ Copy code</a></small></p>")
     return bar + highlight_code(token.content, lang, dark=env.get("dark", False))
 
 

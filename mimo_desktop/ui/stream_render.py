@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
 
-from .markdown import BlockSplitter, plain_code, render_with_count
-from .message_html import reasoning_html, thinking_collapsed_html
+from .markdown import FOLD_CHARS, FOLD_MARK, BlockSplitter, plain_code, render_with_count
+from .message_html import reasoning_html, thinking_collapsed_html, thinking_line_html
 from .theme import HtmlColors
 
 log = logging.getLogger(__name__)
 PAINT_BUDGET_S = 0.005  # time one paint may spend inserting finished blocks
+_SPACES = re.compile(r"(\s+)")
 LONG_TAIL_CHARS = 4000  # an open block longer than this grows as plain text until it is finished
 
 
@@ -56,6 +58,51 @@ def render_block(block: str, message_id: int, code_index: list[int], dark: bool)
     return out
 
 
+class RunFolder:
+    """Cuts unbroken runs to FOLD_CHARS in text that arrives piece by piece, as fold_long_runs does
+    for a whole text: the streamed view of a 1 MiB line of base64 stays a short line."""
+
+    def __init__(self) -> None:
+        self._run = 0  # length of the unbroken run the text so far ends in
+        self._cut = False
+
+    def feed(self, piece: str) -> str:
+        out = []
+        for part in _SPACES.split(piece):
+            if not part:
+                continue
+            if part[0].isspace():
+                self._run, self._cut = 0, False
+                out.append(part)
+                continue
+            room = FOLD_CHARS - self._run
+            self._run += len(part)
+            if room > 0:
+                out.append(part[:room])
+            if self._run > FOLD_CHARS and not self._cut:
+                self._cut = True
+                out.append(FOLD_MARK)
+        return "".join(out)
+
+
+_LEADING_TAGS = re.compile(r"(?:\s*<[^>]*>)+")
+_first_formats: dict[str, QTextBlockFormat] = {}
+
+
+def first_block_format(html: str) -> QTextBlockFormat:
+    """The format Qt gives the first block of ``html`` as a document of its own. It depends only
+    on the tags before the first text (``<p>``, ``<h2 style=…>``, ``<blockquote><p>``): kept per
+    those, so a paint costs a dictionary look-up, not a second parse."""
+    lead = _LEADING_TAGS.match(html)
+    key = lead.group() if lead else ""
+    fmt = _first_formats.get(key)
+    if fmt is None:
+        scratch = QTextDocument()
+        scratch.setHtml(key + "x")
+        fmt = _first_formats[key] = scratch.begin().blockFormat()
+    return fmt
+
+
 def _collapsed_block() -> QTextBlockFormat:
     """A block format of no height, for a block that may stay empty."""
     fmt = QTextBlockFormat()
@@ -85,12 +132,16 @@ class StreamRegion:
         self._answer_started = False
         self._open_code: int | None = None  # the open fence shown (its body's offset in the text)
         self._long_tail: int | None = None  # the long open block shown as plain text (its offset)
-        self._long_shown = 0  # characters of it on screen
+        self._long_shown = 0  # characters of it painted (unbroken runs are cut: see RunFolder)
+        self._fold = RunFolder()
         self._code_live_start = 0  # where the open fence's unfinished last line is shown
         self._code_shown = 0  # characters of the open fence's body shown for good
         self.closed = False
         self.text = ""
         self.reasoning = ""
+        self.thinking_open = True  # while it thinks the thinking shows; it folds when the answer begins
+        self._think_start: int | None = None  # where the thinking text begins (below its toggle line)
+        self._answer_start: int | None = None  # where the answer begins (below the thinking)
 
     # ------------------------------------------------------------------ paint
     def paint(self, text: str, reasoning: str, budget_s: float = PAINT_BUDGET_S, *, tail: bool = True) -> bool:
@@ -121,6 +172,21 @@ class StreamRegion:
                 self._replace_tail(self._tail_html(self._splitter.tail(text)))
         return True
 
+    def shift(self, moved: int) -> None:
+        """Text was inserted (or removed) above this region: every position it keeps moves with it."""
+        self._region_start += moved
+        self._tail_start += moved
+        self._code_live_start += moved
+        if self._think_start is not None:
+            self._think_start += moved
+        if self._answer_start is not None:
+            self._answer_start += moved
+
+    def show_waiting(self, html: str) -> None:
+        """Until the first word or thought arrives: a line that says what is happening."""
+        if not self.text and not self.reasoning and not self.closed:
+            self._replace_tail(html)
+
     def close(self) -> None:
         """The text is complete: its last block goes to be rendered like the others."""
         if self.closed:
@@ -130,6 +196,7 @@ class StreamRegion:
         if last.strip():
             self._jobs.append(self._renderer.submit(last, self.message_id, self._code_index, self._dark))
         elif not self.text and self.reasoning:
+            self.thinking_open = False
             self._clear_from(self._region_start)
             self._insert(thinking_collapsed_html(self.message_id, self.reasoning, self._colors))
             self._tail_start = self._new_block_at_end()
@@ -198,14 +265,23 @@ class StreamRegion:
         if self._long_tail != start:
             self._replace_tail("")
             self._long_tail, self._long_shown = start, 0
+            self._fold = RunFolder()
             self._open_code = None
         new = text[start + self._long_shown:]
         if new:
-            self._cursor.movePosition(QTextCursor.MoveOperation.End)
-            self._cursor.insertText(new, QTextCharFormat())
+            shown = self._fold.feed(new)
             self._long_shown += len(new)
+            if shown:
+                self._cursor.movePosition(QTextCursor.MoveOperation.End)
+                self._cursor.insertText(shown, QTextCharFormat())
 
     def _paint_thinking(self, reasoning: str) -> None:
+        if self._think_start is None:  # the toggle line first, then the thoughts under it
+            self._clear_from(self._region_start)
+            self._insert(thinking_line_html(self.message_id, reasoning, self._colors, self.thinking_open))
+            self._think_start = self._tail_start = self._new_block_at_end()
+        if not self.thinking_open:
+            return
         finished = self._think_splitter.feed(reasoning)
         if finished:
             self._replace_tail("".join(reasoning_html(b, self._colors) for b in finished))
@@ -214,10 +290,42 @@ class StreamRegion:
 
     def _begin_answer(self, reasoning: str) -> None:
         self._answer_started = True
+        self.thinking_open = False
         if reasoning:
             self._clear_from(self._region_start)
             self._insert(thinking_collapsed_html(self.message_id, reasoning, self._colors))
-            self._tail_start = self._new_block_at_end()
+            self._answer_start = self._tail_start = self._new_block_at_end()
+
+    def set_thinking_open(self, open_: bool) -> None:
+        """Fold or unfold the thinking in place, whether it is still streaming or the answer is."""
+        if open_ == self.thinking_open or not self.reasoning or self.closed:
+            return
+        self.thinking_open = open_
+        if not self._answer_started:
+            self._think_start = None
+            self._think_splitter = BlockSplitter()
+            self._tail_start = self._region_start
+            self._paint_thinking(self.reasoning)
+            return
+        show = thinking_line_html(self.message_id, self.reasoning, self._colors, open_)
+        if open_:
+            show += reasoning_html(self.reasoning, self._colors)
+        self._replace_between(self._region_start, self._answer_start, show)
+
+    def _replace_between(self, start: int, end: int, html: str) -> None:
+        """Replace the blocks from ``start`` up to the one at ``end`` (kept): every later position
+        this region keeps moves by the change in length."""
+        c, before = self._cursor, self._doc.characterCount()
+        c.setPosition(start)
+        c.setPosition(end - 1, QTextCursor.MoveMode.KeepAnchor)
+        c.removeSelectedText()
+        c.insertHtml(html)
+        c.setPosition(start)
+        c.setBlockFormat(QTextBlockFormat())
+        moved = self._doc.characterCount() - before
+        self._answer_start += moved
+        self._tail_start += moved
+        self._code_live_start += moved if self._code_live_start >= end else 0
 
     def _new_block_at_end(self) -> int:
         c = self._cursor
@@ -245,7 +353,8 @@ class StreamRegion:
         start = c.position()
         c.insertHtml(html)
         # A list or table leaves the (collapsed) block it was inserted into empty: it stays
-        # collapsed. A paragraph fills it: then it gets an ordinary block format back.
+        # collapsed. A paragraph, heading or quote fills it, but Qt keeps the block's own format:
+        # it gets the one the HTML asks for (margins, quote indent), as the finished answer has.
         if self._doc.findBlock(start).length() > 1:
             c.setPosition(start)
-            c.setBlockFormat(QTextBlockFormat())
+            c.setBlockFormat(first_block_format(html))

@@ -24,10 +24,15 @@ class HtmlColors:
     warning: str
     error: str
     thinking: str
+    user_turn: str  # the tint of the user's turns (the model's sit on the plain background)
+    user_edge: str
+    action: str  # the message actions: quieter than links in the text
 
 
-LIGHT_HTML = HtmlColors(muted="#6b6b6b", warning="#9a5b00", error="#b3261e", thinking="#5f6368")
-DARK_HTML = HtmlColors(muted="#a0a0a0", warning="#f0b450", error="#ff8a80", thinking="#b0b4ba")
+LIGHT_HTML = HtmlColors(muted="#6b6b6b", warning="#9a5b00", error="#b3261e", thinking="#5f6368",
+                        user_turn="#e8f0fe", user_edge="#c6d6f5", action="#3c6fd1")
+DARK_HTML = HtmlColors(muted="#a0a0a0", warning="#f0b450", error="#ff8a80", thinking="#b0b4ba",
+                       user_turn="#2b3648", user_edge="#3d4d66", action="#8ab4f8")
 
 
 def system_prefers_dark() -> bool:

@@ -45,6 +45,10 @@ def click_link(qtbot, chat, href: str) -> None:
                 chat.ensureCursorVisible()
                 rect = chat.cursorRect(cursor)
                 point = QPoint(rect.center().x(), rect.center().y())
+                if frag.length() == 1:  # an image (or one character): between its two edges
+                    after = QTextCursor(chat.document())
+                    after.setPosition(frag.position() + 1)
+                    point.setX((rect.x() + chat.cursorRect(after).x()) // 2)
                 qtbot.mouseClick(chat.viewport(), Qt.MouseButton.LeftButton, pos=point)
                 return
             it += 1

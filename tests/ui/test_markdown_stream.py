@@ -15,7 +15,7 @@ ANSWER = (
     "1. first\n2. second\n\n"
     "Code follows:\n```python\ndef f(x):\n    return x\n```\n"
     "After the code.\n\n"
-    "| a | b |\n| - | - |\n| 1 | 2 |\n\nThe end."
+    "| a | b |\n| - | - |\n| 1 | 2 |\n\n> A quote\n> on two lines\n\nThe end."
 )
 
 
@@ -31,6 +31,17 @@ def test_splitter_finishes_blocks_only_when_nothing_later_can_change_them():
     text += "```\n"
     assert splitter.feed(text) == ["```py\nx = 1\n\ny = 2\n```\n"]  # blank lines in code split nothing
     assert not splitter.in_code and splitter.tail(text) == ""
+
+
+def blocks_format(doc):
+    """Each visible block's text with its spacing and indent: what makes paragraphs and quotes read."""
+    out, block = [], doc.begin()
+    while block.isValid():
+        if block.text().strip():
+            fmt = block.blockFormat()
+            out.append((block.text().strip()[:20], fmt.topMargin(), fmt.bottomMargin(), fmt.leftMargin()))
+        block = block.next()
+    return out
 
 
 def blocks_text(doc):
@@ -62,4 +73,5 @@ def test_streamed_answer_shows_what_the_whole_answer_shows(qtbot, step):
         renderer.shutdown()
     whole.setHtml(render_markdown(ANSWER, message_id=1))
     assert blocks_text(streamed.document()) == blocks_text(whole.document())
+    assert blocks_format(streamed.document()) == blocks_format(whole.document())  # spacing, quote indents
     assert "".join(region.rendered_html).count("mimo:copy-code/1/0") == 1

@@ -3,7 +3,8 @@ model-folder check, the model download dialog mid-download, the sidebar. tests/u
 one in its own process; these tests check what it printed and what the screenshot shows.
 
 Set MIMO_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-attachments.png, docs/screenshot-settings.png,
-docs/screenshot-download.png and docs/screenshot-sidebar.png for the README.
+docs/screenshot-download.png and docs/screenshot-sidebar.png, docs/screenshot-conversation(-viewer).png for the
+README.
 """
 
 import os
@@ -45,6 +46,9 @@ def run_flow(flow: str, display: str, work: Path) -> tuple[dict[str, list[str]],
             printed.setdefault(key, []).append(value)
     if os.environ.get("MIMO_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shot, ROOT / "docs" / f"screenshot-{flow}.png")
+        extra = shot.with_name(f"{flow}-viewer.png")
+        if extra.exists():
+            shutil.copyfile(extra, ROOT / "docs" / f"screenshot-{flow}-viewer.png")
     return printed, Image.open(shot).convert("RGB")
 
 
@@ -166,3 +170,30 @@ def test_sidebar_dates_previews_hover_search_drafts_drop_and_window_size(xvfb_di
 
     shown, gone = count(image.crop(buttons), ink), count(unhovered.crop(buttons), ink)
     assert shown > gone + 15, f"no hover buttons on the row under the pointer ({shown} vs {gone} pixels)"
+
+
+def test_the_conversation_shows_what_was_sent_and_opens_it(xvfb_display, work_dir):  # noqa: F811
+    printed, image = run_flow("conversation", xvfb_display, work_dir)
+
+    assert printed["answer_state"] == ["complete"]
+    shown = dict(line.split("|") for line in printed["shown"])
+    assert all(v == "True" for v in shown.values()), shown
+    assert printed["actions"] == ["Copy message,Regenerate answer|visible=True"]
+    assert printed["viewer"] == ["lake.jpg|1280x853|fitted=True"]
+    chat = region(image, printed["tiles_rect"][0])
+    tiles = chat.crop((0, 0, chat.width, chat.height // 3))  # the sent message's tiles at the top
+    assert count(tiles, saturated) > 5000, "the photo and the clip's poster are not on screen"
+    viewer = Image.open(work_dir / "conversation-viewer.png").convert("RGB")
+    assert count(viewer, saturated) > 0.3 * viewer.width * viewer.height * 0.5, "the photo is not in the viewer"
+
+
+def test_an_answer_says_what_it_waits_for_folds_its_thinking_and_a_mebibyte_line(xvfb_display, work_dir):  # noqa: F811
+    printed, image = run_flow("answer", xvfb_display, work_dir)
+
+    assert re.fullmatch(r"[◐◓◑◒] waiting for the model · [12] s", printed["waiting"][0])
+    assert printed["waiting_gone"] == ["True"]
+    assert printed["folded_while_thinking"] == ["True"]
+    assert int(printed["answer_chars_on_screen"][0]) < 10_000 and printed["show_all"] == ["True"]
+    assert int(printed["viewer_chars"][0]) > 1024 * 1024
+    assert printed["link_question"] == ["Open this address in your browser? https://example.com/base64"]
+    assert image.width >= 1000 and count(image, text_ink) > 300

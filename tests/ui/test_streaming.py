@@ -82,7 +82,7 @@ def test_failure_is_shown_and_retry_answers_again(qtbot, engine_window, store):
     failed = answer_of(store)
     assert failed.state is MessageState.FAILED and failed.text == "t0 t1 "
     assert "The scripted request failed on purpose." in failed.error
-    assert "Failed: The scripted request failed on purpose." in engine_window.chat.plain_text()
+    assert "Failed after 2 tokens: The scripted request failed on purpose." in engine_window.chat.plain_text()
     [conv] = store.conversations()
     store.update_message(store.thread(conv.id)[0].id, text="tokens=3")  # the retry should now succeed
     click_link(qtbot, engine_window.chat, f"mimo:retry/{failed.id}")

@@ -1,7 +1,9 @@
 """A scripted engine for the UI tests, behind the real EngineHost (the GPU is the only fake part).
 
 The last user message says what to do, e.g. ``"tokens=5"``, ``"think=3 tokens=4"``,
-``"tokens=3 then=hang"``, ``"tokens=2 then=fail"``, ``"tokens=2 then=die"``, ``"code tokens=2"``.
+``"tokens=3 then=hang"``, ``"tokens=2 then=fail"``, ``"tokens=2 then=die"``, ``"code tokens=2"``,
+``"wait=2 tokens=1"`` (seconds before the first token), ``"run=1024 tokens=1"`` (an unbroken line of
+1,024 KiB of base64-like text first, in 4 KiB pieces).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ class Script:
     think: int = 0
     then: str = "finish"  # finish | hang | fail | die
     code: bool = False
+    wait: float = 0.0
+    run_kib: int = 0
 
     @classmethod
     def parse(cls, text: str) -> Script:
         fields = dict(part.split("=", 1) for part in text.split() if "=" in part)
         return cls(int(fields.get("tokens", 5)), int(fields.get("think", 0)), fields.get("then", "finish"),
-                   "code" in text.split())
+                   "code" in text.split(), float(fields.get("wait", 0)), int(fields.get("run", 0)))
 
 
 @dataclass
@@ -65,6 +69,13 @@ class UiScriptedEngine:
         script = Script.parse(request.turns[-1].text)
         rid = request.request_id
         try:
+            if script.wait:
+                await asyncio.sleep(script.wait)
+            for _ in range(script.run_kib // 4):
+                yield TextDelta(rid, "QUJD" * 1024, 1024)
+                await asyncio.sleep(0)
+            if script.run_kib:
+                yield TextDelta(rid, "\n\n", 1)
             for i in range(script.think):
                 yield TextDelta(rid, f"ponder{i} ", 1, reasoning=True)
                 await asyncio.sleep(0.001)

@@ -415,8 +415,200 @@ def sidebar_history(store) -> dict[str, int]:
     return ids
 
 
+
+# ---------------------------------------------------------------------- the conversation (chat view)
+CHAT_ANSWER = (
+    "## What the three have in common\n\nAll three were made **by the sea at dusk**:\n\n"
+    "| file | what it shows | when |\n| --- | --- | --- |\n| lake.jpg | the bay under a clear sky | sunset |\n"
+    "| street.mp4 | a car on the harbour road | just after |\n| memo.wav | you, noting the tide | 19:40 |\n\n"
+    "> The memo says the tide turns at 19:52.\n\n"
+    "```python\nhigh_tide = \"19:52\"\nprint(f\"back before {high_tide}\")\n```\n\n"
+    "So: one evening, one place, three views of it."
+)
+
+
+def conversation_flow(app, work: Path, out: Path) -> None:
+    """A sent photo, clip and memo shown as tiles; a streamed answer with thinking, a table, a quote and code;
+    the actions of the answer under the pointer; then the photo opened by a click on its tile."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+    from xvfb_driver import ScreenshotEngine
+
+    from mimo_desktop.app import build_window, save_screenshot
+    from mimo_desktop.core.conversation import Role
+    from mimo_desktop.core.store import Store
+    from mimo_desktop.engine.types import Finished, TextDelta
+    from mimo_desktop.ui.engine_config import EngineChoice
+    from mimo_desktop.ui.media_viewer import ImageViewer
+
+    class ChatEngine(ScreenshotEngine):
+        async def generate(self, request):
+            import asyncio
+
+            rid = request.request_id
+            await asyncio.sleep(0.3)
+            for word in "Three files from one evening: compare place, light and time.".split(" "):
+                yield TextDelta(rid, word + " ", 1, reasoning=True)
+                await asyncio.sleep(0.004)
+            pieces = [CHAT_ANSWER[i:i + 5] for i in range(0, len(CHAT_ANSWER), 5)]
+            for piece in pieces:
+                yield TextDelta(rid, piece, 1)
+                await asyncio.sleep(0.006)
+            yield Finished(rid, "stop", 3120, len(pieces), None, None, 96, 78)
+
+    media = [make_photo(work / "lake.jpg"), make_clip(work / "street.mp4"), make_recording(work / "memo.wav")]
+    store = Store.open(work / "home")
+    store.set_setting("theme", "light")
+    store.create_conversation("Trip to the coast: tide tables")
+    conv = store.create_conversation("Evening by the sea")
+    stored = [store.add_attachment(m, k, tokens=t) for m, k, t in zip(media, ("image", "video", "audio"),
+                                                                       (1014, 1530, 175), strict=True)]
+    question = store.add_message(conv.id, Role.USER, QUESTION, attachments=stored)
+    window, controller = build_window(store, start_engine=False)
+    window.resize(1180, 760)
+    window.show()
+    controller.engine.start_with(EngineChoice("scripted", ChatEngine, "MiMo-V2.5"))
+    wait(app, lambda: controller.bridge.state == "ready", what="the engine")
+    controller.open_conversation(conv.id)
+    controller.after_user_message(question)  # as Send does once the files are stored
+    wait(app, lambda: not controller.streamer.busy and window.chat.streaming_message_id is None, what="the answer")
+    chat = window.chat
+    wait(app, lambda: chat.media.pending == 0, timeout_s=60, what="the tiles")
+    answer = store.thread(conv.id)[-1]
+    cursor = chat.document().find("three views")
+    chat.setTextCursor(cursor)
+    chat.ensureCursorVisible()
+    pos = chat.cursorRect(cursor).center()
+    cursor.clearSelection()
+    chat.setTextCursor(cursor)
+    QApplication.sendEvent(chat.viewport(), QMouseEvent(
+        QEvent.Type.MouseMove, QPointF(pos), QPointF(chat.viewport().mapToGlobal(pos)), Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))  # the pointer over the answer
+    chat.verticalScrollBar().setValue(0)  # the tiles and the start of the answer in view
+    window.composer.edit.setFocus()
+    settle(app, window)
+    save_screenshot(app, window, out)
+    bar = chat.actions_bar
+    print(f"tiles_rect={rect_in(window, chat.viewport())}")
+    print(f"actions={','.join(b.accessibleName() for b in bar.buttons.values())}|visible={bar.isVisible()}")
+    print(f"answer_state={answer.state.value}")
+    text = chat.plain_text()
+    for line in ("lake.jpg · 1,014 tokens", "street.mp4 · 1,530 tokens", "memo.wav · 175 tokens", "▸ Thinking",
+                 "What the three have in common", "The memo says the tide turns at 19:52."):
+        print(f"shown={line}|{line in text}")
+    from chat_helpers import click_link
+
+    class Bot:  # click_link's qtbot: only its mouseClick is used
+        @staticmethod
+        def mouseClick(widget, button, pos):  # noqa: N802 (qtbot's name)
+            QTest.mouseClick(widget, button, pos=pos)
+
+    click_link(Bot, chat, f"mimo:media/{question.id}/0")
+    wait(app, lambda: chat.findChild(ImageViewer) is not None and chat.findChild(ImageViewer).loaded,
+         what="the viewer")
+    viewer = chat.findChild(ImageViewer)
+    settle(app, viewer)
+    save_screenshot(app, viewer, out.with_name(out.stem + "-viewer.png"))
+    print(f"viewer={viewer.windowTitle()}|{viewer.view.item.pixmap().width()}x{viewer.view.item.pixmap().height()}"
+          f"|fitted={viewer.view.scale_factor < 1}", flush=True)
+    viewer.close()
+    window.close()
+    controller.shutdown()
+    store.close()
+
+
+def answer_flow(app, work: Path, out: Path) -> None:
+    """Send with the keyboard; the waiting line until the first token; thinking folded by a click while it
+    streams; a 1 MiB unbroken line folded, "Show all" opening it; a web link asking before it opens."""
+    import asyncio
+
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    from xvfb_driver import ScreenshotEngine
+
+    from mimo_desktop.app import build_window, save_screenshot
+    from mimo_desktop.core.store import Store
+    from mimo_desktop.engine.types import Finished, TextDelta
+    from mimo_desktop.ui.engine_config import EngineChoice
+    from mimo_desktop.ui.text_viewer import TextViewer
+
+    go_on = threading.Event()
+
+    class SlowEngine(ScreenshotEngine):
+        async def generate(self, request):
+            rid = request.request_id
+            await asyncio.sleep(2.2)  # a long prefill: the waiting line counts the seconds
+            for i in range(12):
+                yield TextDelta(rid, f"weighing{i} ", 1, reasoning=True)
+                await asyncio.sleep(0.02)
+            while not go_on.is_set():  # thinking, until the flow has folded it
+                await asyncio.sleep(0.02)
+            yield TextDelta(rid, "Here is the file, as asked:\n\n", 1)
+            for _ in range(256):
+                yield TextDelta(rid, "QUJD" * 1024, 1024)
+                await asyncio.sleep(0)
+            yield TextDelta(rid, "\n\nSee [the spec](https://example.com/base64) for the alphabet.", 1)
+            yield Finished(rid, "stop", 40, 270, None, None)
+
+    store = Store.open(work / "home")
+    store.set_setting("theme", "light")
+    window, controller = build_window(store, start_engine=False)
+    window.resize(1180, 760)
+    window.show()
+    controller.engine.start_with(EngineChoice("scripted", SlowEngine, "MiMo-V2.5"))
+    wait(app, lambda: controller.bridge.state == "ready", what="the engine")
+    chat = window.chat
+    window.composer.edit.setFocus()
+    QTest.keyClicks(window.composer.edit, "Encode the file as base64")
+    QTest.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    wait(app, lambda: "waiting for the model · 1 s" in chat.plain_text(), what="the waiting line")
+    settle(app, window)
+    save_screenshot(app, window, out)
+    print(f"waiting={next(line for line in chat.plain_text().splitlines() if 'waiting' in line)}")
+    wait(app, lambda: "weighing11" in chat.plain_text(), what="the thinking")
+    print(f"waiting_gone={'waiting for the model' not in chat.plain_text()}")
+    from chat_helpers import click_link
+
+    class Bot:  # click_link's qtbot: only its mouseClick is used
+        @staticmethod
+        def mouseClick(widget, button, pos):  # noqa: N802 (qtbot's name)
+            QTest.mouseClick(widget, button, pos=pos)
+
+    answer_id = chat.streaming_message_id
+    click_link(Bot, chat, f"mimo:thinking/{answer_id}")
+    print(f"folded_while_thinking={'weighing5' not in chat.plain_text() and '▸ Thinking' in chat.plain_text()}")
+    go_on.set()
+    wait(app, lambda: not controller.streamer.busy and chat.streaming_message_id is None, what="the answer")
+    text = chat.plain_text()
+    print(f"answer_chars_on_screen={len(text)}")
+    print(f"show_all={'Show all 1,048,' in text}")
+    click_link(Bot, chat, f"mimo:show-all/{answer_id}")
+    viewer = window.findChild(TextViewer)
+    print(f"viewer_chars={len(viewer.view.toPlainText().replace(chr(10), ''))}")
+    viewer.close()
+    seen: list[str] = []
+
+    def answer_question() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer_question)
+            return
+        seen.append(f"{box.text()} {box.informativeText()}")
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(50, answer_question)
+    click_link(Bot, chat, "https://example.com/base64")
+    print(f"link_question={seen[0] if seen else ''}", flush=True)
+    window.close()
+    controller.shutdown()
+    store.close()
+
+
 FLOWS = {"attachments": attachments_flow, "settings": settings_flow, "download": download_flow,
-         "sidebar": sidebar_flow}
+         "sidebar": sidebar_flow, "conversation": conversation_flow, "answer": answer_flow}
 
 
 def main(flow: str, work: Path, out: Path) -> int:
