@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from mimo_desktop import APP_NAME, __version__
 from mimo_desktop.core.errors import StoreError
-from mimo_desktop.core.store import Store, quarantine_damaged
+from mimo_desktop.core.store import Store
 
 # Set by bench/startup.py: print seconds to "window shown and interactive", then quit.
 ENV_EXIT_WHEN_SHOWN = "MIMO_DESKTOP_EXIT_WHEN_SHOWN"
@@ -46,7 +47,11 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get(ENV_EXIT_WHEN_SHOWN) or args.screenshot:
         _exit_once_interactive(app, window, started, args.screenshot)
     code = app.exec()
-    shutdown(controller, store)
+    problem = shutdown(controller, store)
+    if problem and not os.environ.get(ENV_EXIT_WHEN_SHOWN):
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(None, APP_NAME, problem)  # what could not be saved, and where it is kept
     return code
 
 
@@ -54,9 +59,11 @@ def build_window(store: Store, *, start_engine: bool = True):
     """The window and its controller; the engine the settings describe starts at once (on its thread)."""
     from mimo_desktop.ui.controller import ChatController
     from mimo_desktop.ui.main_window import MainWindow
+    from mimo_desktop.ui.store_status import StoreStatus
 
     window = MainWindow()
     controller = ChatController(store, window)
+    window.store_status = StoreStatus(store, window, window)  # locked / full / written again, said as it happens
     # Closing the window is the ordered shutdown's first step: stop the answer, then the engine.
     window.closing.connect(controller.shutdown)
     if start_engine:
@@ -80,19 +87,26 @@ def _warm_up_markdown() -> None:
     threading.Thread(target=warm_up, name="mimo-markdown-warm-up", daemon=True).start()
 
 
-def shutdown(controller, store: Store) -> None:
-    """Ordered: cancel generation (what streamed is kept, marked stopped), stop the engine, close the database."""
+def shutdown(controller, store: Store) -> str | None:
+    """Ordered: cancel generation (what streamed is kept, marked stopped), stop the engine, close the database.
+    Returns what could not be saved on closing, or None."""
     stop = getattr(controller, "shutdown", None)
     if stop is not None:
         stop()
     try:
-        store.close()
+        store.close()  # writes what is queued; retries a locked or full database for a few seconds
     except StoreError as exc:
         sys.stderr.write(f"{APP_NAME}: {exc}\n")
+        return str(exc)
+    return None
 
 
 def open_store_or_explain(home: Path | None) -> Store | None:
-    """Open the database; on failure tell the user what happened and what they can do."""
+    """Open the database; on failure tell the user what happened and what they can do.
+
+    A damaged file is moved aside (kept) and what can be read of it recovered into a new one, once the
+    person agrees; a full disk opens the history read only (Store.open does that, the window says so).
+    """
     from PySide6.QtWidgets import QMessageBox
 
     try:
@@ -101,19 +115,26 @@ def open_store_or_explain(home: Path | None) -> Store | None:
         message = str(exc)
     if "damaged" in message:
         from mimo_desktop.core import paths
+        from mimo_desktop.core.salvage import salvage
 
         answer = QMessageBox.question(
             None,
             APP_NAME,
-            f"{message}\n\nMove the damaged file aside (it is kept) and start with an empty history?",
+            f"{message}\n\nMove the damaged file aside (it is kept as is) and recover what can still be "
+            "read of it into a new history?",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            kept = quarantine_damaged(paths.database_path(home))
-            sys.stderr.write(f"{APP_NAME}: the damaged database was kept as {kept}\n")
             try:
-                return Store.open(home)
-            except StoreError as exc:
-                message = str(exc)
+                report = salvage(paths.database_path(home))
+            except (OSError, sqlite3.Error) as exc:
+                message = f"Recovering the damaged history failed: {exc}. The damaged file was kept."
+            else:
+                sys.stderr.write(f"{APP_NAME}: {report.sentence()}\n")
+                QMessageBox.information(None, APP_NAME, report.sentence())
+                try:
+                    return Store.open(home)
+                except StoreError as exc:
+                    message = str(exc)
     sys.stderr.write(f"{APP_NAME}: {message}\n")
     QMessageBox.critical(None, APP_NAME, message)
     return None

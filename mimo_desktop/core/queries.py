@@ -49,7 +49,7 @@ class SidebarRow:
 
 def read_connection(store: Store) -> sqlite3.Connection:
     """The store's connection, used here for reads only (the store owns it and every write)."""
-    return store._conn  # noqa: SLF001 (one reader beside the store, on the same thread)
+    return store.read_connection()  # what is queued for the writer is on disk first (see there)
 
 
 def _friendly(query: Callable[..., T]) -> Callable[..., T]:

@@ -1,18 +1,19 @@
 """The conversation store: SQLite (WAL, foreign keys, migrations, FTS5) plus content-addressed attachments.
 
-Only one thread owns a Store (the GUI thread in the app). Every sqlite3 error is turned into a
-StoreError with a sentence the user can act on.
+One thread owns a Store (the GUI thread in the app) and reads on its own connection (WAL: readers
+never wait for a writer). Every write goes through one DbWriter thread: updates are queued and
+return at once (reads see them before they reach the disk), inserts wait for their new id but give
+up quickly when the database is locked or the disk is full. Every sqlite3 error becomes a StoreError
+with a sentence the user can act on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import shutil
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,47 +29,39 @@ from .conversation import (
     SearchHit,
 )
 from .errors import StoreError
-from .schema import migrate
+from .opening import INTERRUPTED, open_for_writing, open_read_only
+from .recovery import (
+    describe_sqlite_error,
+    friendly_errors,
+    quarantine_damaged,
+    write_unsaved,
+)
+from .writer import FULL, DbWriter, WriterStatus, WriterStuck, classify, disk_full
+
+__all__ = ["Store", "StoreError", "describe_sqlite_error", "quarantine_damaged", "fts_query", "INTERRUPTED"]
 
 CURRENT_LEAF = object()  # add_message default: under the conversation's current leaf
-INTERRUPTED = "Interrupted: MiMo Desktop closed before this answer finished."
 
 
-@contextlib.contextmanager
-def _friendly_errors(db_path: Path) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(describe_sqlite_error(exc, db_path)) from exc
-
-
-def describe_sqlite_error(exc: sqlite3.Error, db_path: Path) -> str:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return (
-            f"The conversation database {db_path} is locked by another program. "
-            "Is MiMo Desktop already running? Close the other copy and try again."
-        )
-    if "disk is full" in text or "database or disk is full" in text:
-        return (
-            f"The disk holding {db_path.parent} is full, so the conversation could not be saved. "
-            "Free some space: what you typed is kept in the window and will be saved when there is room."
-        )
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"The conversation database {db_path} is damaged and cannot be read. "
-            "Move it aside (it is kept as is) and MiMo Desktop will start a new one."
-        )
-    if "unable to open" in text or "readonly" in text or "read-only" in text:
-        return f"MiMo Desktop cannot write its conversation database at {db_path}: check the folder's permissions."
-    return f"The conversation database {db_path} failed: {exc}."
+READ_ONLY_FULL = (
+    "The disk holding {folder} is full, so the history is open read only: you can read and export your "
+    "conversations, but nothing new is saved. Free some space and restart MiMo Desktop."
+)
+CLOSE_DRAIN_S = 5.0
+READ_DRAIN_S = 5.0  # a healthy but slow disk (fsync under load): how long a read waits for queued writes  # on close, how long to keep retrying a locked database or a full disk
 
 
 class Store:
-    def __init__(self, conn: sqlite3.Connection, db_path: Path, blobs: BlobStore) -> None:
+    def __init__(self, conn: sqlite3.Connection, db_path: Path, blobs: BlobStore, *,
+                 read_only_reason: str = "") -> None:
         self._conn = conn
         self.db_path = db_path
         self.blobs = blobs
+        self.read_only_reason = read_only_reason  # why writes are refused, "" when they are not
+        self.replayed = 0  # updates the last session could not write, written at this start
+        self._writer: DbWriter | None = None
+        # called, on the writer's thread, whenever writing gets stuck (locked, full) or recovers
+        self.on_status: Callable[[WriterStatus], None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -79,96 +72,140 @@ class Store:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"MiMo Desktop cannot create its data folder {home}: {exc.strerror}.") from None
-        with _friendly_errors(db_path):
-            conn = sqlite3.connect(db_path, timeout=busy_timeout_s, isolation_level=None)
-            try:
-                conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA foreign_keys = ON")
-                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                    raise sqlite3.OperationalError("database is locked")
-                # FULL: each commit survives a power cut too, and we commit at most about once a second.
-                conn.execute("PRAGMA synchronous = FULL")
-                migrate(conn)
-                store = cls(conn, db_path, BlobStore(paths.attachments_dir(home)))
-                store._recover_interrupted()
-            except BaseException:
-                conn.close()
-                raise
+        blobs = BlobStore(paths.attachments_dir(home))
+        try:
+            conn, replayed = open_for_writing(db_path, busy_timeout_s)
+        except sqlite3.Error as exc:
+            if not db_path.exists() or not (classify(exc) == FULL or disk_full(db_path.parent)):
+                raise StoreError(describe_sqlite_error(exc, db_path)) from exc
+            return cls(open_read_only(db_path), db_path, blobs,
+                       read_only_reason=READ_ONLY_FULL.format(folder=db_path.parent))
+        store = cls(conn, db_path, blobs)
+        store.replayed = replayed
+        try:
+            store._writer = DbWriter(db_path, on_status=store._status_changed)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(describe_sqlite_error(exc, db_path)) from exc
         return store
 
     def close(self) -> None:
-        with _friendly_errors(self.db_path):
+        """Write what is queued (retrying a few seconds), then close. Raises StoreError, after closing,
+        when something could not be written: it is then kept beside the database for the next start."""
+        writer, self._writer = self._writer, None
+        left = writer.close(CLOSE_DRAIN_S) if writer is not None else {}
+        status = writer.status if writer is not None else None
+        with friendly_errors(self.db_path):
             self._conn.close()
+        if not left:
+            return
+        said = status.sentence(self.db_path) if status is not None else ""
+        try:
+            kept = write_unsaved(self.db_path, left)
+        except OSError as exc:
+            raise StoreError(f"{said} On closing, {len(left)} change(s) could not be saved anywhere "
+                             f"({exc.strerror}): they are lost.") from None
+        raise StoreError(f"{said} On closing, {len(left)} change(s) could not be written yet: they are "
+                         f"kept in {kept} and written at the next start.")
 
-    def _recover_interrupted(self) -> None:
-        """Answers that were streaming when the app died are kept, marked as stopped."""
-        self._conn.execute(
-            "UPDATE messages SET state = 'stopped', error = ? WHERE state = 'streaming'", (INTERRUPTED,)
-        )
+    # ------------------------------------------------------------- write status
+    def _status_changed(self, status: WriterStatus) -> None:
+        callback = self.on_status
+        if callback is not None:
+            callback(status)
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with _friendly_errors(self.db_path):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    @property
+    def write_status(self) -> WriterStatus:
+        return self._writer.status if self._writer is not None else WriterStatus("ok")
+
+    def status_sentence(self, status: WriterStatus) -> str:
+        return status.sentence(self.db_path)
+
+    def read_connection(self) -> sqlite3.Connection:
+        """The reading connection, for queries of their own (the sidebar's). They do not see queued
+        updates, so what is queued is written first while the disk takes it (a commit's few milliseconds,
+        as when the GUI thread wrote itself); a lock or a full disk is never waited for: the reader then
+        sees what is on disk, and the notice says why the rest is not."""
+        if self._writer is not None:
+            self._writer.drain(READ_DRAIN_S, unless_stuck=True)
+        return self._conn
+
+    def wait_written(self, timeout_s: float = 5.0) -> bool:
+        """Until every queued write is on disk (tests, exports, the self-test); False on timeout."""
+        return self._writer.drain(timeout_s) if self._writer is not None else True
+
+    def on_writer(self, fn: Callable[[sqlite3.Connection], Any], *, front: bool = False) -> Any:
+        """Run ``fn`` on the writer's connection, in order with the writes or (``front``) before those
+        queued (maintenance such as PRAGMAs, tests)."""
+        return self._call(fn, front=front)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], Any], *, front: bool = False) -> Any:
+        if self._writer is None:
+            raise StoreError(self.read_only_reason or "The conversation database is closed.")
+        try:
+            return self._writer.call(fn, front=front)
+        except WriterStuck as exc:
+            raise StoreError(exc.status.refusal(self.db_path)) from None
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, self.db_path)) from exc
+
+    def _queue(self, table: str, row_id: Any, fields: dict[str, Any]) -> None:
+        if self._writer is None:
+            raise StoreError(self.read_only_reason or "The conversation database is closed.")
+        self._writer.update(table, row_id, fields)
+
+    def _pending(self, table: str, row_id: Any) -> dict[str, Any] | None:
+        return self._writer.pending(table, row_id) if self._writer is not None else None
+
+    def _pending_rows(self, table: str) -> dict[Any, dict[str, Any]]:
+        return self._writer.pending_rows(table) if self._writer is not None else {}
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with _friendly_errors(self.db_path):
+        with friendly_errors(self.db_path):
             return self._conn.execute(sql, args).fetchall()
 
     # ------------------------------------------------------------- conversations
     def create_conversation(self, title: str = "", settings: dict[str, Any] | None = None) -> Conversation:
         now = time.time()
-        with self._tx() as tx:
-            cur = tx.execute(
-                "INSERT INTO conversations(title, created_at, updated_at, settings_json) VALUES (?, ?, ?, ?)",
-                (title, now, now, json.dumps(settings or {})),
-            )
-        return self.conversation(cur.lastrowid)
+        conversation_id = self._call(lambda tx: tx.execute(
+            "INSERT INTO conversations(title, created_at, updated_at, settings_json) VALUES (?, ?, ?, ?)",
+            (title, now, now, json.dumps(settings or {})),
+        ).lastrowid)
+        return self.conversation(conversation_id)
 
+    # Reads take the queued updates *before* the rows: an update committed in between is then in one or
+    # the other, never in neither (the writer drops it from the queue only once it is on disk).
     def conversation(self, conversation_id: int) -> Conversation:
+        pending = self._pending("conversations", conversation_id)
         rows = self._query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if not rows:
             raise StoreError(f"Conversation {conversation_id} does not exist.")
-        return _conversation(rows[0])
+        return _conversation(rows[0], pending)
 
     def conversations(self) -> list[Conversation]:
-        rows = self._query(
-            "SELECT * FROM conversations WHERE deleted_at IS NULL ORDER BY updated_at DESC, id DESC"
-        )
-        return [_conversation(r) for r in rows]
+        pending = self._pending_rows("conversations")
+        rows = self._query("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
+        convs = [_conversation(r, pending.get(r["id"])) for r in rows]
+        convs = [c for c, r in zip(convs, rows) if _field(r, pending.get(r["id"]), "deleted_at") is None]
+        if pending:  # a queued rename moved a conversation up
+            convs.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
+        return convs
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
-        with self._tx() as tx:
-            tx.execute(
-                "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?",
-                (title.strip(), time.time(), conversation_id),
-            )
+        self._queue("conversations", conversation_id, {"title": title.strip(), "updated_at": time.time()})
 
     def set_conversation_settings(self, conversation_id: int, settings: dict[str, Any]) -> None:
-        with self._tx() as tx:
-            tx.execute(
-                "UPDATE conversations SET settings_json = ? WHERE id = ?", (json.dumps(settings), conversation_id)
-            )
+        self._queue("conversations", conversation_id, {"settings_json": json.dumps(settings)})
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Hide a conversation; `restore_conversation` undoes it until `purge_deleted` runs."""
-        with self._tx() as tx:
-            tx.execute("UPDATE conversations SET deleted_at = ? WHERE id = ?", (time.time(), conversation_id))
+        self._queue("conversations", conversation_id, {"deleted_at": time.time()})
 
     def restore_conversation(self, conversation_id: int) -> None:
-        with self._tx() as tx:
-            tx.execute("UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,))
+        self._queue("conversations", conversation_id, {"deleted_at": None})
 
     def purge_deleted(self) -> int:
-        with self._tx() as tx:
-            return tx.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
+        return self._call(lambda tx: tx.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount)
 
     # ------------------------------------------------------------------ messages
     def add_message(
@@ -183,18 +220,20 @@ class Store:
     ) -> Message:
         """Append a message under ``parent_id`` (default: the conversation's current leaf) and make it the leaf."""
         now = time.time()
-        with self._tx() as tx:
-            if parent_id is CURRENT_LEAF:
+
+        def insert(tx: sqlite3.Connection) -> int | None:
+            parent = parent_id
+            if parent is CURRENT_LEAF:
                 row = tx.execute(
                     "SELECT current_leaf_id FROM conversations WHERE id = ?", (conversation_id,)
                 ).fetchone()
                 if row is None:
-                    raise StoreError(f"Conversation {conversation_id} does not exist.")
-                parent_id = row[0]
+                    return None
+                parent = row[0]
             cur = tx.execute(
                 "INSERT INTO messages(conversation_id, parent_id, role, text, state, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, parent_id, Role(role).value, text, MessageState(state).value, now, now),
+                (conversation_id, parent, Role(role).value, text, MessageState(state).value, now, now),
             )
             message_id = cur.lastrowid
             for position, att in enumerate(attachments):
@@ -211,6 +250,11 @@ class Store:
                 "UPDATE conversations SET current_leaf_id = ?, updated_at = ? WHERE id = ?",
                 (message_id, now, conversation_id),
             )
+            return message_id
+
+        message_id = self._call(insert)
+        if message_id is None:
+            raise StoreError(f"Conversation {conversation_id} does not exist.")
         return self.message(message_id)
 
     def update_message(
@@ -223,6 +267,7 @@ class Store:
         error: str | None = None,
         stats: GenerationStats | None = None,
     ) -> None:
+        """Queue the change: it reaches the disk in order, retried while the database is locked or full."""
         fields: dict[str, Any] = {"updated_at": time.time()}
         if text is not None:
             fields["text"] = text
@@ -234,15 +279,14 @@ class Store:
             fields["error"] = error
         if stats is not None:
             fields["stats_json"] = json.dumps(stats.to_dict())
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._tx() as tx:
-            tx.execute(f"UPDATE messages SET {assignments} WHERE id = ?", (*fields.values(), message_id))
+        self._queue("messages", message_id, fields)
 
     def message(self, message_id: int) -> Message:
+        pending = self._pending_rows("messages")
         rows = self._query("SELECT * FROM messages WHERE id = ?", (message_id,))
         if not rows:
             raise StoreError(f"Message {message_id} does not exist.")
-        return self._message(rows[0])
+        return self._message(rows[0], pending)
 
     def thread(self, conversation_id: int, leaf_id: int | None = None) -> list[Message]:
         """The messages from the root to ``leaf_id`` (default: the current leaf): what the user sees."""
@@ -250,6 +294,7 @@ class Store:
             leaf_id = self.conversation(conversation_id).current_leaf_id
         if leaf_id is None:
             return []
+        pending = self._pending_rows("messages")
         rows = self._query(
             """
             WITH RECURSIVE chain(id, parent_id, depth) AS (
@@ -261,12 +306,13 @@ class Store:
             """,
             (leaf_id, conversation_id),
         )
-        return [self._message(r) for r in rows]
+        return [self._message(r, pending) for r in rows]
 
     def all_messages(self, conversation_id: int) -> list[Message]:
         """Every message of a conversation, all branches, in the order they were written."""
+        pending = self._pending_rows("messages")
         rows = self._query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
-        return [self._message(r) for r in rows]
+        return [self._message(r, pending) for r in rows]
 
     def siblings(self, message_id: int) -> list[int]:
         """Ids of the alternatives to a message (the same parent), oldest first, itself included."""
@@ -296,11 +342,14 @@ class Store:
                 break
             leaf = rows[0][0]
         conversation_id = self.message(message_id).conversation_id
-        with self._tx() as tx:
-            tx.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id))
+        self._call(lambda tx: tx.execute(
+            "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id)))
         return leaf
 
-    def _message(self, row: sqlite3.Row) -> Message:
+    def _message(self, row: sqlite3.Row, queued: dict[Any, dict[str, Any]]) -> Message:
+        pending = queued.get(row["id"])
+        if pending:  # a queued update not on disk yet: show it as it will be
+            row = {**{k: row[k] for k in row.keys()}, **pending}  # type: ignore[assignment]
         att_rows = self._query(
             "SELECT a.sha256, a.kind, a.mime, a.size, ma.name, ma.tokens FROM message_attachments ma"
             " JOIN attachments a USING (sha256) WHERE ma.message_id = ? ORDER BY ma.position",
@@ -336,18 +385,21 @@ class Store:
         match = fts_query(query)
         if not match:
             return []
+        self.read_connection()  # text queued a moment ago is found too (never waits on a stuck writer)
+        pending = self._pending_rows("conversations")
         rows = self._query(
             """
             SELECT m.conversation_id, c.title, m.id,
-                   snippet(messages_fts, 0, '[', ']', '…', 12) AS snippet
+                   snippet(messages_fts, 0, '[', ']', '…', 12) AS snippet, c.deleted_at
             FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
             JOIN conversations c ON c.id = m.conversation_id
-            WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
+            WHERE messages_fts MATCH ?
             ORDER BY rank LIMIT ?
             """,
             (match, limit),
         )
-        return [SearchHit(r[0], r[1], r[2], r[3]) for r in rows]
+        return [SearchHit(r[0], _field(r, pending.get(r[0]), "title"), r[2], r[3]) for r in rows
+                if _field(r, pending.get(r[0]), "deleted_at") is None][:limit]
 
     def search_conversations(self, query: str) -> list[Conversation]:
         """Conversations whose title or any message matches, newest first."""
@@ -357,20 +409,19 @@ class Store:
 
     # ------------------------------------------------------------------ settings
     def setting(self, key: str, default: Any = None) -> Any:
+        pending = self._pending("settings", key)
+        if pending is not None:
+            return json.loads(pending["value_json"])
         rows = self._query("SELECT value_json FROM settings WHERE key = ?", (key,))
         return json.loads(rows[0][0]) if rows else default
 
     def set_setting(self, key: str, value: Any) -> None:
-        with self._tx() as tx:
-            tx.execute(
-                "INSERT INTO settings(key, value_json) VALUES (?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json",
-                (key, json.dumps(value)),
-            )
+        self._queue("settings", key, {"value_json": json.dumps(value)})
 
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the database (for exports and before risky migrations)."""
-        with _friendly_errors(self.db_path):
+        self.wait_written()
+        with friendly_errors(self.db_path):
             dest = sqlite3.connect(target)
             try:
                 self._conn.backup(dest)
@@ -388,22 +439,16 @@ def fts_query(text: str) -> str:
     return " ".join(quoted)
 
 
-def _conversation(row: sqlite3.Row) -> Conversation:
+def _field(row: sqlite3.Row, pending: dict[str, Any] | None, name: str) -> Any:
+    return pending[name] if pending and name in pending else row[name]
+
+
+def _conversation(row: sqlite3.Row, pending: dict[str, Any] | None = None) -> Conversation:
     return Conversation(
         id=row["id"],
-        title=row["title"],
+        title=_field(row, pending, "title"),
         created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        updated_at=_field(row, pending, "updated_at"),
         current_leaf_id=row["current_leaf_id"],
-        settings=json.loads(row["settings_json"]),
+        settings=json.loads(_field(row, pending, "settings_json")),
     )
-
-
-def quarantine_damaged(db_path: Path) -> Path:
-    """Move a damaged database aside (never delete it) so a fresh one can be created."""
-    target = db_path.with_name(f"{db_path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(str(db_path) + suffix)
-        if src.exists():
-            shutil.move(src, Path(str(target) + suffix))
-    return target

@@ -1,8 +1,9 @@
 """Writing an answer to the database while it streams, so a crash loses at most a second of it.
 
-The GUI thread calls ``append`` for every delta and ``flush_if_due`` from a timer; both are cheap
-when nothing needs writing. A failed write (full disk, locked database) keeps the text in memory
-and is retried on the next flush, so nothing received is dropped.
+The GUI thread calls ``append`` for every delta and ``flush_if_due`` from a timer; both are cheap:
+a flush only queues the text for the store's writer thread, which commits it and, when the database
+is locked or the disk is full, keeps it in memory and retries until it is written. Nothing received
+is dropped while the app runs, and the GUI never waits for the disk.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import time
 from collections.abc import Callable
 
 from .conversation import GenerationStats, MessageState
-from .errors import StoreError
 from .store import Store
 
 FLUSH_INTERVAL_S = 1.0
@@ -34,7 +34,6 @@ class StreamWriter:
         self._reasoning: list[str] = []
         self._dirty = False
         self._last_flush = clock()
-        self.last_error: StoreError | None = None
 
     @property
     def text(self) -> str:
@@ -65,20 +64,15 @@ class StreamWriter:
         text, reasoning = self.text, self.reasoning
         # Joined once per flush, so appends stay O(1) and a flush is O(length) at ~1 Hz.
         self._text, self._reasoning = [text], [reasoning] if reasoning else []
-        try:
-            self._store.update_message(self.message_id, text=text, reasoning=reasoning)
-        except StoreError as exc:
-            self.last_error = exc
-            return False
+        self._store.update_message(self.message_id, text=text, reasoning=reasoning)
         self._dirty = False
         self._last_flush = self._clock()
-        self.last_error = None
         return True
 
     def finish(
         self, state: MessageState, *, stats: GenerationStats | None = None, error: str = ""
     ) -> None:
-        """Write the final text, state and statistics in one transaction. Raises StoreError if it cannot."""
+        """Queue the final text, state and statistics as one update. Raises StoreError for a read-only store."""
         self._store.update_message(
             self.message_id, text=self.text, reasoning=self.reasoning, state=state, stats=stats, error=error
         )

@@ -19,6 +19,9 @@ from typing import Any
 from mimo_desktop.engine.host import EngineHost
 from mimo_desktop.engine.protocol import Engine
 from mimo_desktop.engine.types import (
+    API_KEY_ENV,
+    FIRST_TOKEN_TIMEOUT_S,
+    TOKEN_TIMEOUT_S,
     EngineError,
     EngineStateChanged,
     Event,
@@ -31,7 +34,6 @@ from mimo_desktop.engine.types import (
     Turn,
 )
 
-API_KEY_ENV = "MIMO_DESKTOP_API_KEY"  # for servers without an OS keyring; never printed
 
 
 class UsageError(Exception):
@@ -61,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = p.add_argument_group("remote server")
     r.add_argument("--url", help="OpenAI-compatible server, e.g. http://gpu-box:8000")
     r.add_argument("--remote-model", default=None, help="model name on the server (default: its first)")
-    r.add_argument("--read-timeout", type=float, default=120.0)
+    r.add_argument("--first-token-timeout", type=float, default=FIRST_TOKEN_TIMEOUT_S, metavar="S",
+                   help="give up when no token arrived this long after sending (includes reading the prompt; "
+                   "default %(default)g)")
+    r.add_argument("--token-timeout", type=float, default=TOKEN_TIMEOUT_S, metavar="S",
+                   help="give up when the answer stops for this long between two tokens (default %(default)g)")
     s = p.add_argument_group("sampling")
     s.add_argument("--max-tokens", type=int, default=1024)
     s.add_argument("--temperature", type=float)
@@ -84,8 +90,11 @@ def make_engine(args: argparse.Namespace) -> Engine:
         if not args.url:
             raise UsageError("--engine remote needs --url (e.g. http://localhost:8000).")
         key = os.environ.get(API_KEY_ENV) or api_key_from_keyring(args.url)
+        if args.first_token_timeout <= 0 or args.token_timeout <= 0:
+            raise UsageError("--first-token-timeout and --token-timeout must be positive seconds.")
         return RemoteEngine(RemoteSettings(url=args.url, model=args.remote_model, api_key=key,
-                                           read_timeout_s=args.read_timeout))
+                                           first_token_timeout_s=args.first_token_timeout,
+                                           token_timeout_s=args.token_timeout))
     from mimo_desktop.engine.vllm_engine import VllmEngine
     from mimo_desktop.engine.vllm_settings import VllmSettings
 

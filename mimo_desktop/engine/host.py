@@ -90,6 +90,7 @@ class EngineHost:
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
         self._state: EngineState = "stopped"
+        self._dead_message = ""  # why the engine is dead, for requests sent meanwhile
         self._started: asyncio.Future[None] | None = None  # done when start ends
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._end_reason: dict[str, str] = {}  # request id -> why the host cancelled it
@@ -204,6 +205,8 @@ class EngineHost:
 
     def _set_state(self, event: EngineStateChanged) -> None:
         self._state = event.state
+        if event.state == "dead":
+            self._dead_message = event.message  # a request sent now is told why, not only that
         self._emit(event)
 
     def _on_stats(self, stats: EngineStats) -> None:
@@ -289,7 +292,7 @@ class EngineHost:
             self._emit_failure(clock, Failed(rid, str(exc), False))
             await self._mark_dead(str(exc), except_request=rid)
         except RequestFailed as exc:
-            self._emit_failure(clock, Failed(rid, str(exc), True))
+            self._emit_failure(clock, Failed(rid, str(exc), True, exc.kind, exc.tokens))
         except Exception as exc:  # noqa: BLE001 - never let a request vanish silently
             log.exception("request %s failed", rid)
             self._emit_failure(clock, Failed(rid, f"Unexpected engine error: {type(exc).__name__}: {exc}", True))
@@ -321,6 +324,8 @@ class EngineHost:
 
     def _not_ready_message(self) -> str:
         if self._state == "dead":
+            if self._dead_message:
+                return f"The engine has stopped working: {self._dead_message} Restart it to continue."
             return "The engine has stopped working. Restart it to continue."
         return "The engine is not running. Start it first."
 

@@ -21,8 +21,24 @@ class EngineError(Exception):
     """A failure an engine reports; the message is written for a person."""
 
 
+# A remote server's silences (seconds; settings and `ask` flags change them; remote.py says why these)
+FIRST_TOKEN_TIMEOUT_S = 60.0
+TOKEN_TIMEOUT_S = 30.0
+API_KEY_ENV = "MIMO_DESKTOP_API_KEY"  # a server's key where no OS keyring exists (and for `ask`); never printed
+
+# Failed.kind: what a person is told happened, for the view to show it apart from other failures
+NO_ANSWER = "no_answer"  # nothing at all arrived before the first-token timeout
+STOPPED_MID_ANSWER = "stopped_mid_answer"  # the stream stopped after some tokens (Failed.tokens of them)
+UNREACHABLE = "unreachable"  # the server could not be reached
+
+
 class RequestFailed(EngineError):
     """This one request failed; the engine keeps serving others."""
+
+    def __init__(self, message: str, *, kind: str = "", tokens: int = 0) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.tokens = tokens
 
 
 class EngineDied(EngineError):
@@ -120,6 +136,8 @@ class Failed:
     request_id: str
     message: str
     engine_alive: bool
+    kind: str = ""  # NO_ANSWER, STOPPED_MID_ANSWER, UNREACHABLE, or "" for any other failure
+    tokens: int = 0  # tokens that had arrived (STOPPED_MID_ANSWER)
 
 
 @dataclass(frozen=True)

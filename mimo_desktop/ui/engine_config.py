@@ -2,19 +2,23 @@
 
 Stored with ``store.set_setting``: key ``engine`` ({"kind": "none" | "vllm" | "remote", "vllm": {...},
 "remote": {...}}) and key ``sampling``; a conversation's ``settings["sampling"]`` overrides the latter.
-The remote API key lives in the OS keyring (service "mimo-desktop", account = the server URL).
-The remote engine (httpx) and keyring are imported only when used: not on the start-up path.
+The remote API key lives in the OS keyring (service "mimo-desktop", account = the server URL); on a
+machine without one it is kept in memory for the session (never written), or read from
+$MIMO_DESKTOP_API_KEY. The remote engine (httpx) and keyring are imported only when used: not on the
+start-up path.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mimo_desktop.engine.protocol import EngineFactory
-from mimo_desktop.engine.types import SamplingSettings
+from mimo_desktop.engine.types import API_KEY_ENV, FIRST_TOKEN_TIMEOUT_S, TOKEN_TIMEOUT_S, SamplingSettings
+from mimo_desktop.engine.urls import redact_url
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING
 from mimo_desktop.engine.vllm_settings import SettingsError, VllmSettings
 
@@ -26,7 +30,8 @@ VLLM_DEFAULTS: dict[str, Any] = {
     "max_context": 32768, "attention_backend": "TRITON_ATTN_DIFFKV",
     "mtp_attention_backend": "TRITON_ATTN_DIFFKV", "mm_encoder_attention_backend": "TORCH_SDPA",
 }
-REMOTE_DEFAULTS: dict[str, Any] = {"url": "", "model": ""}
+REMOTE_DEFAULTS: dict[str, Any] = {"url": "", "model": "", "first_token_timeout_s": FIRST_TOKEN_TIMEOUT_S,
+                                   "token_timeout_s": TOKEN_TIMEOUT_S}
 SAMPLING_DEFAULTS: dict[str, Any] = {
     "temperature": None, "top_p": None, "top_k": None, "max_tokens": 2048, "system_prompt": "",
     "thinking": None,  # None: the chat template's default; True/False: its enable_thinking switch
@@ -103,23 +108,57 @@ def engine_choice(raw: dict[str, Any] | None) -> EngineChoice:
     if cfg["kind"] == "remote":
         url = str(cfg["remote"]["url"]).strip()
         if not url.startswith(("http://", "https://")):
-            raise SettingsError(f"The server URL must start with http:// or https://, not {url!r}.")
+            raise SettingsError(f"The server URL must start with http:// or https://, not {redact_url(url)!r}.")
         model = str(cfg["remote"]["model"]).strip() or None
+        timeouts = {"first_token_timeout_s": _seconds(cfg["remote"]["first_token_timeout_s"], FIRST_TOKEN_TIMEOUT_S),
+                    "token_timeout_s": _seconds(cfg["remote"]["token_timeout_s"], TOKEN_TIMEOUT_S)}
 
         def make_remote():
-            from mimo_desktop.engine.remote import RemoteEngine, RemoteSettings, api_key_from_keyring
+            from mimo_desktop.engine.remote import RemoteEngine, RemoteSettings
 
             # read on the engine thread: the OS keyring may block on a D-Bus round trip
-            return RemoteEngine(RemoteSettings(url=url, model=model, api_key=api_key_from_keyring(url)))
+            return RemoteEngine(RemoteSettings(url=url, model=model, api_key=api_key_for(url), **timeouts))
 
-        return EngineChoice("remote", make_remote, f"remote server {url}")
+        return EngineChoice("remote", make_remote, f"remote server {redact_url(url)}")
     return EngineChoice("none", None, "not configured")
 
 
+def _seconds(value: Any, default: float) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return default
+    return seconds if seconds > 0 else default
+
+
+# Keys for servers, on machines without an OS keyring, for this session only: never written anywhere.
+_SESSION_KEYS: dict[str, str] = {}
+NO_KEYRING = "no keyring"  # what store_api_key returns when this machine has no OS keyring
+
+
+def api_key_for(url: str, *, environment: bool = True) -> str | None:
+    """The key for ``url``: the OS keyring's, else the one kept for this session, else $MIMO_DESKTOP_API_KEY."""
+    from mimo_desktop.engine.remote import api_key_from_keyring
+
+    key = api_key_from_keyring(url) or _SESSION_KEYS.get(url)
+    return key or (os.environ.get(API_KEY_ENV) if environment else None) or None
+
+
+def keep_for_session(url: str, key: str) -> None:
+    if key:
+        _SESSION_KEYS[url] = key
+    else:
+        _SESSION_KEYS.pop(url, None)
+
+
 def store_api_key(url: str, key: str) -> str | None:
-    """Save (or with an empty key, delete) the server's key in the OS keyring; returns an error or None."""
+    """Save (or with an empty key, delete) the server's key in the OS keyring.
+
+    Returns None when done, NO_KEYRING when this machine has none (the caller offers the session), or
+    a sentence saying what failed.
+    """
     import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
+    from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 
     from mimo_desktop.engine.remote import KEYRING_SERVICE
 
@@ -127,10 +166,13 @@ def store_api_key(url: str, key: str) -> str | None:
         if key:
             keyring.set_password(KEYRING_SERVICE, url, key)
         else:
+            _SESSION_KEYS.pop(url, None)
             try:
                 keyring.delete_password(KEYRING_SERVICE, url)
             except PasswordDeleteError:
                 pass
+    except NoKeyringError:
+        return NO_KEYRING if key else None
     except (KeyringError, RuntimeError) as exc:
         return f"The API key could not be saved in the OS keyring: {exc}"
     return None

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
-from mimo_desktop.engine.types import EngineStateChanged, SamplingSettings
+from mimo_desktop.engine.types import API_KEY_ENV, EngineStateChanged, SamplingSettings
 from mimo_desktop.engine.vllm_errors import VLLM_MISSING
 from mimo_desktop.engine.vllm_settings import SettingsError
 
@@ -44,6 +44,8 @@ class EngineControl(QObject):
         self._current_conversation = current_conversation
         self.choice = EngineChoice("none", None, "not configured")
         self.tick_s = 1.0
+        self._asked_session_key = False
+        self._session_keys_allowed = False
         bridge.engineStateChanged.connect(self._on_state)
         bridge.statsChanged.connect(window.engine_status.show_stats)
         window.engine_status.restartRequested.connect(self.restart)
@@ -126,12 +128,15 @@ class EngineControl(QObject):
             except StoreError:
                 override = None
         url = engine["remote"]["url"]
-        if url:
-            from mimo_desktop.engine.remote import api_key_from_keyring  # httpx: only when a server is set
         return SettingsValues(
             engine=engine, sampling=sampling_config(self._setting(SAMPLING_KEY, {})),
             conversation_sampling=override, theme=self._setting(THEME_SETTING, "system"),
-            api_key=(api_key_from_keyring(url) or "") if url else "")
+            api_key=self._key_for(url))
+
+    @staticmethod
+    def _key_for(url: str) -> str:
+        # the environment's key is not shown (nor saved) as if typed in: only a keyring's or this session's
+        return (config.api_key_for(url, environment=False) or "") if url else ""
 
     @Slot()
     def open_settings(self) -> SettingsDialog:
@@ -152,7 +157,9 @@ class EngineControl(QObject):
 
     def apply_settings(self, values: SettingsValues) -> None:
         old_engine = engine_config(self._setting(ENGINE_KEY, {}))
-        old_key = self.current_values().api_key
+        url = values.engine["remote"]["url"]
+        # compared with the key the *new* URL has: a changed URL takes the key in the field along
+        old_key = self._key_for(url)
         try:
             self.store.set_setting(ENGINE_KEY, values.engine)
             self.store.set_setting(SAMPLING_KEY, values.sampling)
@@ -167,14 +174,39 @@ class EngineControl(QObject):
         except StoreError as exc:
             self.window.show_notice(str(exc))
             return
-        url = values.engine["remote"]["url"]
         if url and values.api_key != old_key:
-            problem = store_api_key(url, values.api_key)
-            if problem:
-                self.window.show_notice(problem)
+            self._save_key(url, values.api_key, moved=url != old_engine["remote"]["url"])
         self.apply_theme()
         if engine_config(values.engine) != old_engine or values.api_key != old_key:
             self.start_from_settings()
+
+    def _save_key(self, url: str, key: str, *, moved: bool) -> None:
+        problem = store_api_key(url, key)
+        if problem == config.NO_KEYRING:
+            problem = self._offer_session_key(url, key)
+        elif problem is None and moved and key:
+            from mimo_desktop.engine.urls import redact_url
+
+            problem = f"The API key is now kept for {redact_url(url)} too."
+        if problem:
+            self.window.show_notice(problem)
+
+    def _offer_session_key(self, url: str, key: str) -> str:
+        """No OS keyring here: say so (once a session) and offer to keep the key in memory only."""
+        from PySide6.QtWidgets import QMessageBox
+
+        if not self._asked_session_key:
+            self._asked_session_key = True
+            answer = QMessageBox.question(
+                self.window, "API key",
+                "This computer has no OS keyring (Secret Service), so the API key cannot be saved, and "
+                "MiMo Desktop never writes it to a file.\n\nKeep it in memory until MiMo Desktop closes? "
+                f"(To use a key in every session, start MiMo Desktop with {API_KEY_ENV} set.)")
+            self._session_keys_allowed = answer == QMessageBox.StandardButton.Yes
+        if self._session_keys_allowed:
+            config.keep_for_session(url, key)
+            return f"The API key is kept in memory for this session only (no OS keyring here); set {API_KEY_ENV} to keep one."
+        return f"The API key was not kept (no OS keyring here): requests go without it. Set {API_KEY_ENV} to use one."
 
     # ---------------------------------------------------------------- theme
     def apply_theme(self) -> None:

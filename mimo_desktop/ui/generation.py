@@ -67,6 +67,9 @@ class AnswerStreamer(QObject):
     answerEnded = Signal(int)  # message id
     liveRate = Signal(object)  # tokens/s of the answer so far, or None
     problem = Signal(str)  # a store failure the user must know about
+    # the engine's Failed event of the current answer: its kind says whether nothing arrived (NO_ANSWER),
+    # the stream stopped after `tokens` tokens (STOPPED_MID_ANSWER) or the server was unreachable
+    answerFailed = Signal(object)
 
     def __init__(self, store: Store, bridge: EngineBridge, chat: ChatView, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -159,6 +162,7 @@ class AnswerStreamer(QObject):
     def _on_failed(self, event: Failed) -> None:
         if self.current is None or event.request_id != self.current.request_id:
             return
+        self.answerFailed.emit(event)
         self._end(MessageState.FAILED, error=event.message)
 
     @Slot()

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from mimo_desktop.core.conversation import Message, MessageState, Role
+from mimo_desktop.core.conversation import Message, Role
 from mimo_desktop.engine.types import Turn
 
 from .background import Background, Task
@@ -35,16 +35,26 @@ class PreparedHistory:
     notes: list[str] = field(default_factory=list)
 
 
+NO_ANSWER_TURN = "(No answer: this request failed or was stopped before any text.)"
+
+
 def turns_from_thread(thread: list[Message], media: dict[int, tuple[Any, ...]]) -> tuple[Turn, ...]:
-    """The conversation as the engine sees it: failed or empty answers are left out."""
-    turns = []
+    """The conversation as the engine sees it. A failed or stopped answer keeps its turn (its partial
+    text, or a short marker when it has none), so user and assistant turns alternate as chat templates
+    require: two user turns never go out in a row."""
+    turns: list[Turn] = []
     for msg in thread:
-        if msg.role is Role.ASSISTANT and (msg.state is MessageState.FAILED or not msg.text.strip()):
-            continue
         if msg.role is Role.SYSTEM:
             continue
-        reasoning = msg.reasoning if msg.role is Role.ASSISTANT else ""
-        turns.append(Turn(msg.role.value, msg.text, tuple(media.get(msg.id, ())), reasoning))
+        if msg.role is Role.USER and turns and turns[-1].role == Role.USER.value:
+            turns.append(Turn(Role.ASSISTANT.value, NO_ANSWER_TURN))  # a question that was never answered
+        if msg.role is Role.ASSISTANT:
+            if turns and turns[-1].role == Role.ASSISTANT.value:
+                continue  # never two answers in a row either
+            text = msg.text if msg.text.strip() else NO_ANSWER_TURN
+            turns.append(Turn(msg.role.value, text, tuple(media.get(msg.id, ())), msg.reasoning))
+            continue
+        turns.append(Turn(msg.role.value, msg.text, tuple(media.get(msg.id, ())), ""))
     return tuple(turns)
 
 

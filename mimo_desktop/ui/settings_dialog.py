@@ -3,10 +3,11 @@ conversation's overrides, and the theme. It edits plain dicts; the controller st
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +47,13 @@ class SettingsValues:
     api_key: str
 
 
+def _seconds_box(name: str, label: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox(minimum=1.0, maximum=3600.0, singleStep=5.0, decimals=0, objectName=name)
+    box.setAccessibleName(label)
+    box.setSuffix(" s")
+    return box
+
+
 def _backend_box(name: str, label: str, choices: tuple[str, ...]) -> QComboBox:
     box = QComboBox(editable=True)
     box.setObjectName(name)
@@ -55,6 +63,8 @@ def _backend_box(name: str, label: str, choices: tuple[str, ...]) -> QComboBox:
 
 
 class SettingsDialog(QDialog):
+    probed = Signal(object)  # a connection test's Probe, emitted on its thread
+
     def __init__(self, values: SettingsValues, *, conversation_title: str | None,
                  vllm_note: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,12 +172,70 @@ class SettingsDialog(QDialog):
         self.api_key = QLineEdit(objectName="apiKey", echoMode=QLineEdit.EchoMode.Password)
         self.api_key.setAccessibleName("API key")
         self.api_key.setPlaceholderText("optional; kept in the system keyring, not in the database")
+        self.first_token_timeout = _seconds_box("firstTokenTimeout", "First token within (seconds)")
+        self.first_token_timeout.setToolTip("Give up when no token arrived this long after sending: it includes the "
+                                            "server reading the prompt and its media.")
+        self.token_timeout = _seconds_box("tokenTimeout", "Between tokens within (seconds)")
+        self.token_timeout.setToolTip("Give up when a running answer stops for this long.")
+        self.test_button = QPushButton("Test connection", objectName="testConnection")
+        self.test_button.setAccessibleName("Test the connection to the server")
+        self.test_button.clicked.connect(self._on_test_connection)
+        self.connection_result = QLabel(objectName="connectionResult", wordWrap=True)
+        self.connection_result.setAccessibleName("Connection test result")
+        self.connection_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.probed.connect(self._on_probed, Qt.ConnectionType.QueuedConnection)
+        self._probe_thread: threading.Thread | None = None
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.connection_result, 1)
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Server URL", self.url)
         form.addRow("Model name", self.model_name)
         form.addRow("API key", self.api_key)
+        form.addRow("", test_row)
+        form.addRow("First token within (s)", self.first_token_timeout)
+        form.addRow("Between tokens within (s)", self.token_timeout)
         return page
+
+    # --------------------------------------------------------- connection test
+    @Slot()
+    def _on_test_connection(self) -> None:
+        """Reach the server and list its models, on a thread: the dialog stays responsive meanwhile."""
+        url = self.url.text().strip()
+        if not url.startswith(("http://", "https://")):
+            self.connection_result.setText("Type the server's URL first, starting with http:// or https://.")
+            return
+        if self._probe_thread is not None and self._probe_thread.is_alive():
+            return
+        self.test_button.setEnabled(False)
+        self.connection_result.setText("Connecting…")
+        key = self.api_key.text().strip() or None
+
+        def probe() -> None:
+            from mimo_desktop.engine.remote import probe_server  # httpx: only when asked
+
+            result = probe_server(url, key)
+            try:
+                self.probed.emit(result)
+            except RuntimeError:
+                pass  # the dialog was closed meanwhile: nobody to tell
+
+        self._probe_thread = threading.Thread(target=probe, name="mimo-settings-probe", daemon=True)
+        self._probe_thread.start()
+
+    @Slot(object)
+    def _on_probed(self, result) -> None:
+        self.test_button.setEnabled(True)
+        self.connection_result.setText(result.message)
+        self.connection_result.setStyleSheet("" if result.ok else "color: #b3261e")
+        if result.ok and result.models and not self.model_name.text().strip():
+            self.model_name.setPlaceholderText(f"empty: the server's first model, {result.models[0].id}")
+
+    def wait_for_probe(self, timeout_s: float = 10.0) -> None:
+        """For tests: the probe thread ends within its own timeouts."""
+        if self._probe_thread is not None:
+            self._probe_thread.join(timeout_s)
 
     def _conversation_tab(self, title: str | None) -> QWidget:
         page = QWidget()
@@ -210,6 +278,8 @@ class SettingsDialog(QDialog):
         self.encoder_attention.setCurrentText(v["mm_encoder_attention_backend"] or AUTO)
         self.url.setText(cfg["remote"]["url"])
         self.model_name.setText(cfg["remote"]["model"])
+        self.first_token_timeout.setValue(float(cfg["remote"]["first_token_timeout_s"]))
+        self.token_timeout.setValue(float(cfg["remote"]["token_timeout_s"]))
         self.api_key.setText(values.api_key)
         self.sampling.load(values.sampling)
         self.override.setChecked(values.conversation_sampling is not None)
@@ -233,7 +303,9 @@ class SettingsDialog(QDialog):
                 "attention_backend": backend(self.attention), "mtp_attention_backend": backend(self.mtp_attention),
                 "mm_encoder_attention_backend": backend(self.encoder_attention),
             },
-            "remote": {"url": self.url.text().strip(), "model": self.model_name.text().strip()},
+            "remote": {"url": self.url.text().strip(), "model": self.model_name.text().strip(),
+                       "first_token_timeout_s": self.first_token_timeout.value(),
+                       "token_timeout_s": self.token_timeout.value()},
         }
         return SettingsValues(
             engine=engine, sampling=self.sampling.values(),

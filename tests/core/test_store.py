@@ -158,20 +158,12 @@ def test_attachments_are_content_addressed(store, tmp_path):
     ]
 
 
-def test_locked_database_gives_a_clear_message(mimo_home):
-    store = Store.open(mimo_home)
-    conv = store.create_conversation()
-    other = sqlite3.connect(store.db_path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    try:
-        locked = Store(store._conn, store.db_path, store.blobs)
-        store._conn.execute("PRAGMA busy_timeout = 50")
-        with pytest.raises(StoreError, match="locked by another program"):
-            locked.add_message(conv.id, Role.USER, "hello")
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    store.close()
+def test_locked_database_at_start_gives_a_clear_message(mimo_home):
+    Store.open(mimo_home).close()
+    from locker import Locker
+
+    with Locker(mimo_home / "conversations.sqlite3"), pytest.raises(StoreError, match="locked by another program"):
+        Store.open(mimo_home, busy_timeout_s=0.05)  # the start-up's own writes cannot wait for it
 
 
 def test_corrupt_database_gives_a_clear_message_and_can_be_moved_aside(mimo_home):
@@ -188,9 +180,9 @@ def test_corrupt_database_gives_a_clear_message_and_can_be_moved_aside(mimo_home
 def test_full_disk_gives_a_clear_message_and_keeps_earlier_data(store):
     conv = store.create_conversation("before the disk filled")
     store.add_message(conv.id, Role.USER, "saved")
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # SQLite's own SQLITE_FULL path
-    with pytest.raises(StoreError, match="disk .* is full"):
+    pages = store.on_writer(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    store.on_writer(lambda c: c.execute(f"PRAGMA max_page_count = {pages + 1}"))  # SQLite's own SQLITE_FULL
+    with pytest.raises(StoreError, match="disk holding .* is full, so this was not saved"):
         store.add_message(conv.id, Role.ASSISTANT, "x" * 200_000)
     assert [m.text for m in store.thread(conv.id)] == ["saved"]
 

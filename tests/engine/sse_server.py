@@ -1,7 +1,9 @@
 """A real loopback HTTP server speaking OpenAI's streaming chat protocol, with faults.
 
 ``server.mode`` picks the behaviour of the next /v1/chat/completions call:
-ok, reasoning, raw_tags, disconnect, malformed, error_chunk, stall, slow, 401, 429, 500, 400.
+ok, reasoning, raw_tags, disconnect, malformed, error_chunk, stall, slow, 401, 429, 500, 400,
+silent (accepts, never answers), stall_headers (headers, then nothing), endless (never stops),
+shape (one chunk whose JSON is ``server.shape``, then a normal end).
 """
 
 from __future__ import annotations
@@ -74,7 +76,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(text)
             return
         if self.path == "/v1/models":
-            return self._send_json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+            entry = {"id": MODEL, "object": "model"}
+            if self.server.max_model_len:
+                entry["max_model_len"] = self.server.max_model_len  # what vLLM reports
+            return self._send_json(200, {"object": "list", "data": [entry]})
         self._send_json(404, {"error": {"message": "not found"}})
 
     def do_POST(self) -> None:
@@ -90,6 +95,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return self._send_json(401, {"error": {"message": "Invalid API key"}})
         mode = self.server.mode
+        if mode == "silent":  # read the request, then never send a byte
+            self.server.release.wait(30)
+            return
         if mode == "429":
             return self._send_json(429, {"error": {"message": "Rate limit reached"}}, {"Retry-After": "7"})
         if mode == "500":
@@ -182,6 +190,22 @@ class Handler(BaseHTTPRequestHandler):
         self._event(chunk("first"))
         self.server.release.wait(30)
 
+    def _stream_stall_headers(self) -> None:
+        self.server.release.wait(30)
+
+    def _stream_endless(self) -> None:
+        i = 0
+        while not self.server.release.is_set():
+            self._event(chunk(f"e{i} "))
+            i += 1
+            time.sleep(0.001)
+
+    def _stream_shape(self) -> None:
+        self._event(chunk("ok"))
+        self._write(f"data: {self.server.shape}\n\n")
+        self._event(chunk(finish="stop"))
+        self._end()
+
     def _stream_slow(self) -> None:
         for i in range(2000):
             self._event(chunk(f"w{i} "))
@@ -199,6 +223,8 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         self.tokenize = False  # serve vLLM-style /tokenize
         self.opens_thinking = False  # ... for a chat template that writes "<think>" itself
         self.mode = "ok"
+        self.max_model_len: int | None = None  # listed in /v1/models, as vLLM does
+        self.shape = "{}"  # the odd chunk of mode "shape"
         self.requests: list[dict[str, Any]] = []
         self.client_gone = threading.Event()
         self.release = threading.Event()

@@ -101,3 +101,30 @@ def test_api_key_comes_from_the_os_keyring_and_is_never_printed(no_thread_leaks,
         assert code == 0, err
         assert srv.requests[-1]["headers"]["Authorization"] == "Bearer kr-secret-123"
         assert "kr-secret" not in out + err
+
+
+def test_timeout_flags_say_what_happened_and_end_the_stream(server):
+    server.mode = "stall"
+    code, out, err = ask(["Hi", "--engine", "remote", "--url", server.url, "--first-token-timeout", "0.5",
+                          "--token-timeout", "0.3"])
+    assert code == 1 and out == "first\n"
+    assert err.splitlines()[-1] == (f"mimo-desktop ask: The server at {server.url}/v1 stopped sending after 1 token: "
+                                    "nothing more for 0.3 s. The request was abandoned; what arrived is kept.")
+
+
+def test_max_tokens_is_enforced_on_a_server_that_never_stops(server):
+    server.mode = "endless"
+    code, out, err = ask(["Hi", "--engine", "remote", "--url", server.url, "--max-tokens", "50"])
+    assert code == 0 and out.split() == [f"e{i}" for i in range(50)]
+    assert "finish=length" in err and "output 50 tok" in err
+
+
+def test_credentials_in_the_url_are_never_printed(server):
+    url = server.url.replace("http://", "http://alice:s3cret@")
+    server.mode = "500"
+    code, out, err = ask(["Hi", "--engine", "remote", "--url", url])
+    assert code == 1 and "s3cret" not in err + out and "alice" not in err + out
+    assert f"@ {server.url}/v1" in err  # the ready line names the server without them
+    refused = refused_url().replace("http://", "http://alice:s3cret@")
+    code, out, err = ask(["Hi", "--engine", "remote", "--url", refused])
+    assert code == 1 and "s3cret" not in err + out and "Cannot reach the server at http://127.0.0.1:" in err

@@ -21,6 +21,7 @@ from mimo_desktop.engine import (
     Turn,
 )
 from mimo_desktop.engine.remote import RemoteEngine, RemoteSettings, build_body
+from mimo_desktop.engine.types import NO_ANSWER, STOPPED_MID_ANSWER
 from mimo_desktop.media.prepared import PreparedMedia
 
 
@@ -35,7 +36,7 @@ def connect(recorder, no_thread_leaks):
     hosts: list[EngineHost] = []
 
     def build(url: str, **kwargs) -> EngineHost:
-        settings = RemoteSettings(url=url, **{"read_timeout_s": 5.0, **kwargs})
+        settings = RemoteSettings(url=url, **{"first_token_timeout_s": 5.0, "token_timeout_s": 5.0, **kwargs})
         host = EngineHost(lambda: RemoteEngine(settings), recorder, tick_s=0.05)
         hosts.append(host)
         host.start()
@@ -182,19 +183,67 @@ def test_server_faults_become_clear_failures(server, connect, recorder, mode, me
     assert isinstance(end, Finished)
 
 
-def test_stalled_stream_times_out(server, connect, recorder):
-    server.mode = "stall"
-    host = connect(server.url, read_timeout_s=0.3)
+@pytest.mark.parametrize("mode, kind, tokens, message", [
+    ("silent", NO_ANSWER, 0, "No answer from the server at {url}/v1: nothing arrived within 0.4 s (the "
+     "first-token timeout, which includes reading the prompt). The request was abandoned."),
+    ("stall_headers", NO_ANSWER, 0, "No answer from the server at {url}/v1: nothing arrived within 0.4 s"),
+    ("stall", STOPPED_MID_ANSWER, 1, "The server at {url}/v1 stopped sending after 1 token: nothing more for "
+     "0.3 s. The request was abandoned; what arrived is kept."),
+])
+def test_a_silent_or_stalled_server_is_given_up_on_and_says_which(server, connect, recorder, mode, kind,
+                                                                   tokens, message):
+    server.mode = mode
+    host = connect(server.url, first_token_timeout_s=0.4, token_timeout_s=0.3)
     events, end = run(host, recorder, ask("hi"))
-    assert [e.text for e in events if isinstance(e, TextDelta)] == ["first"]
+    assert [e.text for e in events if isinstance(e, TextDelta)] == (["first"] if tokens else [])
+    assert isinstance(end, Failed) and end.engine_alive and (end.kind, end.tokens) == (kind, tokens)
+    assert end.message.startswith(message.format(url=server.url))
+
+
+def test_the_default_timeouts_are_far_under_two_minutes():
+    s = RemoteSettings(url="http://x")
+    assert s.first_token_timeout_s == 60 and s.token_timeout_s == 30
+
+
+def test_a_server_that_never_stops_is_cut_at_max_tokens(server, connect, recorder):
+    server.mode = "endless"
+    host = connect(server.url)
+    events, end = run(host, recorder, ask("hi", max_tokens=20))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "".join(f"e{i} " for i in range(20))
+    assert isinstance(end, Finished) and end.reason == "length" and end.output_tokens == 20
+    assert server.client_gone.wait(10), "the stream was not closed"
+
+
+@pytest.mark.parametrize("shape", [
+    '{"choices": [null, 5, {"delta": {"content": "x"}}]}',
+    '{"choices": "abc"}',
+    '{"choices": [{"delta": ["content"]}]}',
+    '{"choices": [{"delta": {"content": 5}}]}',
+    '{"choices": [{"delta": {"reasoning_content": {"a": 1}}}]}',
+    '{"choices": [{"delta": {}, "finish_reason": 3}]}',
+    '{"choices": [], "usage": "lots"}',
+])
+def test_every_odd_chunk_shape_is_a_clear_failure_not_a_traceback(server, connect, recorder, shape):
+    server.mode, server.shape = "shape", shape
+    host = connect(server.url)
+    _, end = run(host, recorder, ask("hi"))
     assert isinstance(end, Failed) and end.engine_alive
-    assert end.message == f"The server at {server.url}/v1 stopped sending for 0.3 s; the request was abandoned."
+    assert end.message == f"The server sent a stream chunk of an unexpected shape: {shape[:120]!r}"
+
+
+def test_credentials_in_the_url_are_never_in_a_message(connect, recorder):
+    url = refused_url().replace("http://", "http://alice:s3cret@")
+    host = connect(url)
+    assert host.state == "dead"
+    message = recorder.events[-1].message
+    assert "s3cret" not in message and "alice" not in message
+    assert message.startswith(f"Cannot reach the server at {url.replace('alice:s3cret@', '')}/v1")
 
 
 def test_cancel_closes_the_stream(server, connect, recorder):
     server.mode = "slow"
     host = connect(server.url)
-    req = ask("hi")
+    req = ask("hi", max_tokens=5000)  # the slow server sends 2000 tokens whatever it is asked
     host.submit(req)
     recorder.wait_for(lambda evs: sum(isinstance(e, TextDelta) for e in evs) >= 3)
     host.cancel(req.request_id)
@@ -233,3 +282,22 @@ def test_server_without_metrics_gives_no_stats(server, connect, recorder):
     _, end = run(host, recorder, ask("hi"))
     assert isinstance(end, Finished)
     assert not any(isinstance(e, StatsUpdated) for e in recorder.events)
+
+
+def test_the_context_length_vllm_reports_is_the_engines(server, connect, recorder):
+    server.max_model_len = 65536
+    host = connect(server.url)
+    assert host.info.max_context == 65536
+
+
+def test_a_server_that_dies_while_connected_turns_the_engine_dead_with_why(connect, recorder):
+    with FakeOpenAIServer() as srv:
+        url = srv.url
+        host = connect(url)
+        assert host.state == "ready"
+    dead = recorder.wait_for(lambda evs: any(isinstance(e, EngineStateChanged) and e.state == "dead" for e in evs))
+    [event] = [e for e in dead if isinstance(e, EngineStateChanged) and e.state == "dead"]
+    assert event.message == (f"The server at {url}/v1 no longer answers (connection refused). "
+                             "Restart the engine once it is back.")
+    _, end = run(host, recorder, ask("hi"))  # a send now names the server and the cause
+    assert isinstance(end, Failed) and end.message == f"The engine has stopped working: {event.message} Restart it to continue."

@@ -119,3 +119,46 @@ def test_an_engine_replaced_while_starting_cannot_overwrite_the_new_ones_state(q
     assert bridge.state == "ready" and bridge.info.name == "new"
     assert ("ready", "old") not in states
     bridge.shutdown()
+
+
+def test_a_failed_answer_keeps_its_turn_so_two_questions_never_go_out_in_a_row(qtbot, engine_window, engine_log):
+    send(qtbot, engine_window, "tokens=2 then=fail")  # fails after "t0 t1 "
+    wait_idle(qtbot, engine_window)
+    send(qtbot, engine_window, "tokens=0 then=fail")  # fails before any text
+    wait_idle(qtbot, engine_window)
+    send(qtbot, engine_window, "tokens=1")
+    wait_idle(qtbot, engine_window)
+    from mimo_desktop.ui.history_media import NO_ANSWER_TURN
+
+    turns = [(t.role, t.text) for t in engine_log.requests[-1].turns]
+    assert turns == [("user", "tokens=2 then=fail"), ("assistant", "t0 t1 "),
+                     ("user", "tokens=0 then=fail"), ("assistant", NO_ANSWER_TURN), ("user", "tokens=1")]
+
+
+def test_a_stalled_server_reaches_the_window_with_what_happened(qtbot, window, store, no_thread_leaks):
+    import importlib.util
+    from pathlib import Path
+
+    from mimo_desktop.engine.types import STOPPED_MID_ANSWER
+
+    spec = importlib.util.spec_from_file_location(
+        "wiring_sse", Path(__file__).resolve().parents[1] / "engine" / "sse_server.py")
+    sse = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sse)
+    with sse.FakeOpenAIServer() as srv:
+        srv.mode = "stall"
+        store.set_setting("engine", {"kind": "remote", "remote": {"url": srv.url, "model": "",
+                                                                  "first_token_timeout_s": 5, "token_timeout_s": 1}})
+        window.controller.engine.start_from_settings()
+        qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+        failures = []
+        window.controller.streamer.answerFailed.connect(failures.append)
+        send(qtbot, window, "hello")
+        wait_idle(qtbot, window)
+    assert [(f.kind, f.tokens) for f in failures] == [(STOPPED_MID_ANSWER, 1)]
+    expected = (f"The server at {srv.url}/v1 stopped sending after 1 token: nothing more for 1 s. "
+                "The request was abandoned; what arrived is kept.")
+    [conv] = store.conversations()
+    answer = store.thread(conv.id)[-1]
+    assert (answer.text, answer.error) == ("first", expected)
+    assert expected in window.chat.plain_text()

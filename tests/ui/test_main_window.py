@@ -100,8 +100,8 @@ def test_markdown_answer_is_rendered_without_remote_resources(qtbot, window, sto
 def test_store_failure_becomes_a_notice_and_keeps_the_typed_text(qtbot, window, store):
     conv = store.create_conversation("full disk")
     window.controller.open_conversation(conv.id)
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = store.on_writer(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    store.on_writer(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
     send(qtbot, window, "x" * 5000)
     assert "is full" in window.notice.text()
     assert window.composer.text() == "x" * 5000

@@ -64,7 +64,8 @@ def test_settings_round_trip_with_key_in_the_keyring(qtbot, window, store, memor
     dialog.theme.setCurrentIndex(dialog.theme.findData("light"))
     dialog.accept()
     engine = store.setting("engine")
-    assert engine["kind"] == "remote" and engine["remote"] == {"url": "http://127.0.0.1:9", "model": "mimo-test"}
+    assert engine["kind"] == "remote" and engine["remote"] == {
+        "url": "http://127.0.0.1:9", "model": "mimo-test", "first_token_timeout_s": 60, "token_timeout_s": 30}
     assert "sk-secret" not in str(engine)  # the key is not in the database...
     assert memory_keyring.passwords[("mimo-desktop", "http://127.0.0.1:9")] == "sk-secret"  # ... but here
     sampling = store.setting("sampling")
@@ -214,3 +215,142 @@ def test_thinking_switch_is_saved_per_conversation(qtbot, window, store):
     again = open_settings(qtbot, window)
     assert again.conversation_sampling.thinking.currentText() == "Answer directly"
     again.reject()
+
+
+def test_test_connection_lists_the_servers_models_and_context(qtbot, window, server):
+    server.max_model_len = 65536
+    dialog = open_settings(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("remote"))
+    dialog.url.setText(server.url)
+    dialog.api_key.setText("sk-wrong")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
+    assert dialog.connection_result.text().startswith(f"The server at {server.url}/v1 refused the API key (401).")
+    dialog.api_key.setText("sk-test")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
+    assert dialog.connection_result.text() == (f"Connected to {server.url}/v1. "
+                                               "Models: mimo-test (context 65,536 tokens).")
+    dialog.reject()
+
+
+def test_test_connection_to_nothing_names_the_url_and_the_cause(qtbot, window):
+    url = sse_server.refused_url()
+    dialog = open_settings(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("remote"))
+    dialog.url.setText(url.replace("http://", "http://bob:hunter2@"))
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
+    assert dialog.connection_result.text() == (f"Cannot reach the server at {url}/v1 (connection refused or "
+                                               "no route). Is it running?")
+    dialog.reject()
+
+
+def test_the_context_meter_uses_the_length_the_server_reports(qtbot, window, store, server, memory_keyring):
+    server.max_model_len = 65536
+    memory_keyring.set_password("mimo-desktop", server.url, "sk-test")
+    store.set_setting("engine", {"kind": "remote", "remote": {"url": server.url, "model": ""}})
+    window.controller.engine.start_from_settings()
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+    assert window.controller.bridge.info.max_context == 65536
+    assert "context 65,536" in window.engine_status.text()
+
+
+def test_timeouts_are_settings_the_remote_engine_uses(qtbot, window, store, server, memory_keyring):
+    memory_keyring.set_password("mimo-desktop", server.url, "sk-test")
+    dialog = open_settings(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("remote"))
+    dialog.url.setText(server.url)
+    dialog.api_key.setText("sk-test")
+    dialog.first_token_timeout.setValue(7)
+    dialog.token_timeout.setValue(3)
+    dialog.accept()
+    remote = store.setting("engine")["remote"]
+    assert (remote["first_token_timeout_s"], remote["token_timeout_s"]) == (7, 3)
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+    settings = window.controller.bridge._host._engine.settings
+    assert (settings.first_token_timeout_s, settings.token_timeout_s) == (7, 3)
+
+
+def test_a_changed_url_keeps_the_key_for_the_new_server(qtbot, window, store, server, memory_keyring):
+    memory_keyring.set_password("mimo-desktop", "http://old-box:8000", "sk-test")
+    store.set_setting("engine", {"kind": "remote", "remote": {"url": "http://old-box:8000", "model": ""}})
+    dialog = open_settings(qtbot, window)
+    assert dialog.api_key.text() == "sk-test"
+    dialog.url.setText(server.url)  # only the URL changes
+    dialog.accept()
+    assert memory_keyring.passwords[("mimo-desktop", server.url)] == "sk-test"
+    assert window.notice.text() == f"The API key is now kept for {server.url} too."
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)  # authorized: it starts
+    send(qtbot, window, "hello")
+    wait_idle(qtbot, window)
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-test"
+
+
+def test_without_an_os_keyring_the_key_is_offered_for_the_session_never_written(
+        qtbot, window, store, server, monkeypatch, mimo_home):
+    import keyring
+    from keyring.backends import fail
+    from PySide6.QtWidgets import QMessageBox
+
+    from mimo_desktop.ui import engine_config
+
+    monkeypatch.setattr(engine_config, "_SESSION_KEYS", {})
+    keyring.set_keyring(fail.Keyring())
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda _p, _t, text: asked.append(text) or QMessageBox.StandardButton.Yes)
+    dialog = open_settings(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("remote"))
+    dialog.url.setText(server.url)
+    dialog.api_key.setText("sk-test")
+    dialog.accept()
+    assert len(asked) == 1 and "no OS keyring" in asked[0] and "MIMO_DESKTOP_API_KEY" in asked[0]
+    assert "kept in memory for this session only" in window.notice.text()
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+    send(qtbot, window, "hello")
+    wait_idle(qtbot, window)
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-test"
+    again = window.controller.open_settings()
+    assert again.api_key.text() == "sk-test"
+    again.api_key.setText("sk-other")
+    again.accept()
+    assert len(asked) == 1  # said once a session
+    store.close()
+    for path in mimo_home.rglob("*"):
+        if path.is_file():
+            assert b"sk-test" not in path.read_bytes() and b"sk-other" not in path.read_bytes(), path
+
+
+def test_an_environment_key_is_used_where_no_keyring_exists(qtbot, window, store, server, monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    monkeypatch.setenv("MIMO_DESKTOP_API_KEY", "sk-test")
+    store.set_setting("engine", {"kind": "remote", "remote": {"url": server.url, "model": ""}})
+    window.controller.engine.start_from_settings()
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+    dialog = open_settings(qtbot, window)
+    assert dialog.api_key.text() == ""  # not shown as if typed in
+    dialog.reject()
+
+
+def test_a_server_that_dies_mid_answer_is_not_shown_as_ready(qtbot, window, store, memory_keyring, no_thread_leaks):
+    with sse_server.FakeOpenAIServer() as srv:
+        url = srv.url
+        srv.mode = "stall"  # one token, then silence
+        store.set_setting("engine", {"kind": "remote", "remote": {"url": url, "model": ""}})
+        window.controller.engine.start_from_settings()
+        qtbot.waitUntil(lambda: window.controller.bridge.state == "ready", timeout=10000)
+        send(qtbot, window, "hello")
+        qtbot.waitUntil(lambda: "first" in window.chat.plain_text(), timeout=10000)
+    # the server is gone: the answer fails, and the status bar follows the server, not the last state
+    wait_idle(qtbot, window)
+    [conv] = store.conversations()
+    answer = store.thread(conv.id)[-1]
+    assert answer.state is MessageState.FAILED and answer.text == "first"
+    qtbot.waitUntil(lambda: window.controller.bridge.state == "dead", timeout=15000)
+    status = window.engine_status.text()
+    assert "Ready" not in status and f"The server at {url}/v1 no longer answers (connection refused)" in status
+    assert window.engine_status.restart_button.isVisible()

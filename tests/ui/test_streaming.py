@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core.conversation import MessageState, Role
+from mimo_desktop.core.store import Store
 
 
 def answer_of(store):
@@ -161,16 +162,23 @@ def test_events_of_other_requests_are_dropped(qtbot, engine_window, store):
     assert "INTRUDER" not in engine_window.chat.plain_text()
 
 
-def test_a_full_disk_at_the_end_of_an_answer_is_said_and_the_answer_stays_on_screen(qtbot, engine_window, store):
+def test_a_full_disk_at_the_end_of_an_answer_is_said_and_the_answer_is_written_once_freed(
+        qtbot, engine_window, store):
     send(qtbot, engine_window, "tokens=3 then=hang")
     qtbot.waitUntil(lambda: "t2" in engine_window.chat.plain_text(), timeout=10000)
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = store.on_writer(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    store.on_writer(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
     engine_window.controller.streamer.current.writer.append("word " * 40_000)  # more than the disk holds
     engine_window.controller.stop()
     wait_idle(qtbot, engine_window)
-    assert "is full" in engine_window.notice.text()
+    qtbot.waitUntil(lambda: "Disk full: 40003 words kept in memory, retrying." in engine_window.notice.text())
     assert "t0 t1 t2" in engine_window.chat.plain_text() and "Stopped" in engine_window.chat.plain_text()
+    store.on_writer(lambda c: c.execute("PRAGMA max_page_count = 1073741823"), front=True)  # space freed
+    qtbot.waitUntil(lambda: "written again" in engine_window.notice.text(), timeout=10000)
+    store.close()  # what another program reads from the file
+    reopened = Store.open(store.db_path.parent)
+    assert answer_of(reopened).text == "t0 t1 t2 " + "word " * 40_000
+    reopened.close()
 
 
 def test_thinking_is_shown_live_before_the_answer_begins(qtbot, engine_window, store):
