@@ -2,6 +2,10 @@
 
 The exception classes are matched by name so that this module imports
 without vLLM (and "vLLM is not installed" can be reported through it too).
+vLLM 0.33 reports a bad request (prompt longer than the context, bad sampling
+values, unreadable media) as ``VLLMClientError`` subclasses, which are no longer
+``ValueError``s and which ``AsyncLLM.generate`` re-raises unwrapped; any other
+exception inside ``generate`` reaches us wrapped in ``EngineGenerateError``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ def _root_message(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def is_client_error(exc: BaseException) -> bool:
+    """vLLM's verdict that the request (or a setting) itself is wrong, not the engine."""
+    return isinstance(exc, ValueError) or any(c.__name__ == "VLLMClientError" for c in type(exc).__mro__)
+
+
 def start_failure(exc: BaseException) -> EngineError:
     if isinstance(exc, EngineError):
         return exc
@@ -56,7 +65,7 @@ def start_failure(exc: BaseException) -> EngineError:
             "above this message: often too little free GPU memory, an attention backend this GPU or "
             "vLLM build lacks (choose another in the engine settings), or a model folder vLLM cannot "
             f"read. ({text})")
-    if isinstance(exc, (ValueError, TypeError)):
+    if isinstance(exc, TypeError) or is_client_error(exc):
         return EngineDied(f"vLLM rejected the engine settings: {_root_message(exc)}")
     return EngineDied(f"The engine could not start: {_root_message(exc)}")
 
@@ -72,7 +81,7 @@ def generate_failure(exc: BaseException) -> EngineError:
             "Restart the engine to continue.")
     if _is_oom(exc):
         return RequestFailed(f"The GPU ran out of memory for this request. {OOM_ADVICE}")
-    if isinstance(exc, ValueError):  # vLLM's request validation (too long, bad media, ...)
+    if is_client_error(exc):  # vLLM's request validation (too long, bad media, ...)
         return InvalidRequest(f"vLLM refused the request: {exc}")
     if name == "EngineGenerateError":
         return RequestFailed(f"The request failed in the engine: {_root_message(exc)}")

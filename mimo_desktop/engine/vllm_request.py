@@ -113,9 +113,10 @@ def sampling_values(settings: SamplingSettings, defaults: dict[str, Any]) -> dic
 
 def build_sampling_params(settings: SamplingSettings, defaults: dict[str, Any]) -> Any:
     """vLLM SamplingParams streaming deltas (imports vLLM)."""
+    from vllm.exceptions import VLLMClientError
     from vllm.sampling_params import RequestOutputKind, SamplingParams
 
     try:
         return SamplingParams(output_kind=RequestOutputKind.DELTA, **sampling_values(settings, defaults))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, VLLMClientError) as exc:  # 0.33's VLLMValidationError is no ValueError
         raise InvalidRequest(f"Invalid sampling settings: {exc}") from exc

@@ -1,4 +1,4 @@
-"""The embedded engine's pure parts against the real vLLM 0.26.0 classes, on CPU:
+"""The embedded engine's pure parts against the real vLLM 0.33.0 classes, on CPU:
 request building, sampling params, engine args, stat logger, outputs, errors."""
 
 from __future__ import annotations
@@ -278,6 +278,7 @@ def test_thinking_history_and_switch_reach_the_chat_template():
 
 
 def test_vllm_exceptions_become_clear_errors():
+    from vllm.exceptions import VLLMValidationError
     from vllm.v1.engine.exceptions import EngineDeadError, EngineGenerateError
 
     dead = generate_failure(EngineDeadError())
@@ -292,8 +293,12 @@ def test_vllm_exceptions_become_clear_errors():
     assert type(failed) is RequestFailed
     assert str(failed) == ("The request failed in the engine: ValueError: "
                            "Please install vllm[audio] for audio support")
-    too_long = generate_failure(ValueError("The decoder prompt (length 9000) is longer than the maximum"))
-    assert isinstance(too_long, InvalidRequest) and "length 9000" in str(too_long)
+    # vLLM 0.33's input processor raises this (a VLLMClientError, not a ValueError), and generate() re-raises it
+    too_long = generate_failure(VLLMValidationError(
+        "The decoder prompt (length 9000) is longer than the maximum model length of 8192."))
+    assert isinstance(too_long, InvalidRequest)
+    assert str(too_long) == ("vLLM refused the request: The decoder prompt (length 9000) is longer than the "
+                             "maximum model length of 8192.")
     oom = generate_failure(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert "ran out of memory" in str(oom)
     start = start_failure(RuntimeError("Engine core initialization failed. See root cause above."))

@@ -1,33 +1,73 @@
-"""The one change to vLLM's behaviour, on the CPU with vLLM's own parser classes."""
+"""The one change to vLLM 0.33.0's behaviour, on the CPU through vLLM's own multimodal processor."""
 
 import numpy as np
 import pytest
 import torch
+from tiny_mimo import main as write_tiny_mimo
 
-from mimo_desktop.engine.vllm_patches import carries_timestamps, keep_video_timestamps
+from mimo_desktop.engine.vllm_patches import _PATCHED, carries_timestamps, keep_video_timestamps
 
-pytest.importorskip("vllm", reason="vLLM 0.26.0 is not importable here")
+pytest.importorskip("vllm", reason="vLLM 0.33.0 is not importable here")
+pytestmark = pytest.mark.vllm
+
+# 8 frames sampled every 2 s (0.5 fps): MiMo's processor pairs them (temporal patch 2), so the grid steps
+# are 4 s apart and the prompt must say 00:00, 00:04, 00:08, 00:12.
+FRAMES = torch.zeros(8, 3, 56, 56, dtype=torch.uint8)
+TIMES = torch.arange(8, dtype=torch.float32) * 2.0
+
+
+@pytest.fixture(scope="module")
+def omni_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny-mimo-omni"
+    write_tiny_mimo(str(path), omni=True)
+    return path
+
+
+@pytest.fixture
+def vllm_parser_unpatched(monkeypatch):
+    from vllm.model_executor.models.mimo_v2_omni import MiMoV2OmniProcessingInfo as Info
+
+    original = getattr(Info, _PATCHED, None) or Info.get_data_parser
+    monkeypatch.setattr(Info, "get_data_parser", original)
+    monkeypatch.setattr(Info, _PATCHED, None, raising=False)
+
+
+def prompt_text(model_dir, video) -> str:
+    """What vLLM's own MiMo-V2.5 processor makes of one video placeholder (as the embedded engine runs it)."""
+    from vllm.config import ModelConfig
+    from vllm.multimodal import MULTIMODAL_REGISTRY
+
+    model = ModelConfig(model=str(model_dir), trust_remote_code=True, dtype="bfloat16", max_model_len=4096,
+                        mm_processor_cache_gb=0)
+    proc = MULTIMODAL_REGISTRY.create_processor(model)
+    tokenizer = proc.info.get_tokenizer()
+    out = proc(tokenizer.encode("<|vision_start|><|video_pad|><|vision_end|>"),
+               proc.info.parse_mm_data({"video": [video]}))
+    return tokenizer.decode(out["prompt_token_ids"])
+
+
+def stamps(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\d\d:\d\d", text)
 
 
 def test_only_frames_with_timestamps_count_as_carrying_them():
-    frames = torch.zeros(4, 3, 28, 28, dtype=torch.uint8)
-    times = torch.tensor([0.0, 0.5, 1.0, 1.5])
-    assert carries_timestamps((frames, times))
-    assert carries_timestamps([(frames, times), (frames, times)])
-    assert not carries_timestamps(frames)
-    assert not carries_timestamps([frames])
+    assert carries_timestamps((FRAMES, TIMES))
+    assert carries_timestamps([(FRAMES, TIMES), (FRAMES, TIMES)])
+    assert not carries_timestamps(FRAMES)
+    assert not carries_timestamps([FRAMES])
     assert not carries_timestamps(np.zeros((4, 28, 28, 3), dtype=np.uint8))
 
 
-def test_patched_parser_keeps_timestamps_and_still_takes_bare_frames():
-    from vllm.model_executor.models.mimo_v2_omni import MiMoV2OmniProcessingInfo
+def test_unpatched_vllm_drops_the_timestamps(omni_dir, vllm_parser_unpatched):
+    # Why the patch exists: 0.33.0 numbers the frames one second apart whatever times it was given.
+    assert stamps(prompt_text(omni_dir, (FRAMES, TIMES))) == ["00:00", "00:02", "00:04", "00:06"]
 
+
+def test_patched_vllm_writes_the_real_times_and_still_takes_bare_frames(omni_dir):
     assert keep_video_timestamps() and keep_video_timestamps()  # idempotent
-    parser = MiMoV2OmniProcessingInfo.get_data_parser(None)
-    frames = torch.zeros(4, 3, 28, 28, dtype=torch.uint8)
-    times = torch.tensor([0.0, 0.5, 1.0, 1.5])
-    kept = parser.parse_mm_data({"video": [(frames, times)]})["video"]
-    assert torch.equal(kept.metadata[0], times)  # handed on to MiMo's processor, not dropped
-    # vLLM's own dummy videos for memory profiling are bare frames: they must still parse
-    bare = parser.parse_mm_data({"video": [np.zeros((4, 28, 28, 3), dtype=np.uint8)]})["video"]
-    assert len(bare) == 1
+    assert stamps(prompt_text(omni_dir, (FRAMES, TIMES))) == ["00:00", "00:04", "00:08", "00:12"]
+    # vLLM's own dummy videos for memory profiling are bare frames: they must still parse, vLLM's way
+    bare = np.zeros((8, 56, 56, 3), dtype=np.uint8)
+    assert stamps(prompt_text(omni_dir, bare)) == ["00:00", "00:02", "00:04", "00:06"]

@@ -1,4 +1,4 @@
-"""Record vLLM 0.26.0's MiMo processor outputs as golden values, for CI machines without vLLM.
+"""Record vLLM 0.33.0's MiMo processor outputs as golden values, for CI machines without vLLM.
 
 Run from the repository root:  .venv/bin/python tests/media/make_golden.py
 It writes tests/media/golden_vllm.json; test_golden.py checks our rules and tensors against it.

@@ -1,4 +1,4 @@
-"""Our processor against values recorded from vLLM 0.26.0's MiMo processor (golden_vllm.json).
+"""Our processor against values recorded from vLLM 0.33.0's MiMo processor (golden_vllm.json).
 
 Runs without vLLM: this is what CI checks where vLLM cannot be installed. The
 file records the command that produced it; test_parity_vllm.py compares live.
@@ -52,7 +52,7 @@ def _matches(ours: torch.Tensor, recorded: dict, abs_tol: float = PIXEL_ABS) -> 
 
 
 def test_golden_file_says_how_it_was_made():
-    assert GOLDEN["command"] == ".venv/bin/python tests/media/make_golden.py" and GOLDEN["vllm"] == "0.26.0"
+    assert GOLDEN["command"] == ".venv/bin/python tests/media/make_golden.py" and GOLDEN["vllm"] == "0.33.0"
 
 
 @pytest.mark.parametrize(("name", "record"), CASES)

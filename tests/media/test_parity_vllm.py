@@ -1,4 +1,4 @@
-"""Parity with vLLM 0.26.0's own MiMo processor: same sizes, same tokens, same tensors.
+"""Parity with vLLM 0.33.0's own MiMo processor: same sizes, same tokens, same tensors.
 
 Runs vLLM's ``MiMoVLProcessor`` (``vllm/transformers_utils/processors/mimo_v2_omni.py``)
 and ours on the same generated inputs, for the tiny test model's config and for
@@ -17,7 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 vllm_mimo = pytest.importorskip(
-    "vllm.transformers_utils.processors.mimo_v2_omni", reason="vLLM 0.26.0 is not importable here"
+    "vllm.transformers_utils.processors.mimo_v2_omni", reason="vLLM 0.33.0 is not importable here"
 )
 
 from PIL import Image  # noqa: E402
