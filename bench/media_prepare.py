@@ -6,7 +6,7 @@ Cases (test files are generated once into /tmp/mimo-bench-media with the ffmpeg 
   - a 12 MP JPEG: prepare() vs. a plain Pillow decode + RGB conversion;
   - 30 s and 60 s of 1080p H.264 at 30 fps, sampled at 2 fps: prepare() (seek to the
     sampled frames, FFmpeg scales) vs. decoding every frame and keeping the sampled ones,
-    and vs. vLLM 0.26.0's own video loader (OpenCV backend) where vLLM imports;
+    and vs. vLLM's own video loader (OpenCV backend) where vLLM imports;
   - 30 s and 60 s of 44.1 kHz stereo MP3 to 24 kHz log-mel features: ours vs. vLLM's
     MiMoVLProcessor.preprocess_audio on the same decoded samples.
 Prints the best of N runs (seconds) and ratios. Figures go to docs/benchmarks.md.

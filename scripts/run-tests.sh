@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-lib.sh
 install_debs "${APP_DEBS[@]}" "${TEST_DEBS[@]}"
-ensure_venv "dev,gpu"   # gpu = vllm 0.26.0: its MiMo processor runs on the CPU for the parity tests
+ensure_venv "dev,gpu"   # gpu = vllm 0.33.0: its MiMo processor runs on the CPU for the parity tests
 export QT_QPA_PLATFORM=offscreen   # Qt widget tests; real-window tests start their own Xvfb
 set +e
 .venv/bin/python -m pytest "$@"

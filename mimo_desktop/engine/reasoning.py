@@ -1,7 +1,7 @@
 """Split a streamed answer into the model's thinking and its answer, as the text arrives.
 
-MiMo-V2.5 thinks between ``<think>`` and ``</think>`` (vLLM 0.26.0 maps its ``mimo`` reasoning parser
-to the Qwen3 one). As in that parser, a stream whose prompt enabled thinking starts *inside* the
+MiMo-V2.5 thinks between ``<think>`` and ``</think>`` (vLLM 0.33.0's ``mimo`` reasoning parser
+is its Qwen3 parser with MiMo's settings). As in that parser, a stream whose prompt enabled thinking starts *inside* the
 reasoning (the chat template already wrote ``<think>``); a stray ``<think>`` there is dropped, and
 the first ``</think>`` switches to the answer for good. A tag may be cut across deltas at any point: the splitter holds
 back only a tail that could still become a tag, so nothing is delayed longer than a tag's length.

@@ -15,7 +15,7 @@ from mimo_desktop.engine.types import EngineError
 
 ExecutorBackend = Literal["mp", "ray"]
 
-# vLLM 0.26.0's neutral SamplingParams defaults; generation_config.json overrides them.
+# vLLM 0.33.0's neutral SamplingParams defaults; generation_config.json overrides them.
 VLLM_SAMPLING_DEFAULTS: dict[str, float | int] = {
     "temperature": 1.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0, "repetition_penalty": 1.0,
 }
@@ -23,7 +23,7 @@ VLLM_SAMPLING_DEFAULTS: dict[str, float | int] = {
 GENERATION_CONFIG_KEYS = ("repetition_penalty", "temperature", "top_k", "top_p", "min_p")
 
 # MiMo-V2 attention is DiffKV (head_dim 192, v_head_dim 128): this backend works
-# with every vLLM 0.26.0 build; FLASH_ATTN needs FA4 (cutlass) for it.
+# with every vLLM 0.33.0 build; FLASH_ATTN needs FA4 (cutlass) for it.
 DEFAULT_ATTENTION_BACKEND = "TRITON_ATTN_DIFFKV"
 DEFAULT_MM_ENCODER_BACKEND = "TORCH_SDPA"
 
@@ -63,7 +63,7 @@ class VllmSettings:
         if self.mtp and not 1 <= self.mtp_tokens <= 3:
             raise SettingsError(
                 f"MTP speculative tokens must be 1, 2 or 3, not {self.mtp_tokens} "
-                "(MiMo-V2.5 in vLLM 0.26.0 re-runs one MTP layer per token).")
+                "(MiMo-V2.5 in vLLM 0.33.0 re-runs one MTP layer per token).")
         if not 0.05 <= self.gpu_memory_fraction <= 0.98:
             raise SettingsError(
                 f"GPU memory fraction must be between 0.05 and 0.98, not {self.gpu_memory_fraction}.")
@@ -87,9 +87,10 @@ def inspect_model_folder(path: Path, load_format: str = "auto") -> ModelFolder:
     """Check config, tokenizer, weights and audio tokenizer; say what is missing.
 
     vLLM's MiMo audio encoder joins ``audio_tokenizer`` onto the model path, so
-    a hub id silently loses audio: only a local folder is accepted.
+    a hub id silently loses audio: only a local folder is accepted, and vLLM gets
+    it as an absolute path (a relative one would also be tried as a hub id).
     """
-    path = Path(path).expanduser()
+    path = Path(path).expanduser().resolve()
     if not path.is_dir():
         raise SettingsError(
             f"Model folder {path} does not exist. Download the model first "

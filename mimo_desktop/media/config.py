@@ -1,6 +1,6 @@
 """MiMo-V2.5 processor parameters: from a model folder's config.json, or built-in defaults.
 
-The fallbacks are those of vLLM 0.26.0's ``MiMoOmniProcessor.from_hf_config``
+The fallbacks are those of vLLM 0.33.0's ``MiMoOmniProcessor.from_hf_config``
 (which uses ``or``, so a 0 or null in the config also means "default"). With no
 model folder, costs are computed with these defaults and flagged as estimates,
 because a model's own ``processor_config`` may change the pixel budgets or fps.
@@ -62,7 +62,7 @@ class ProcessorConfig:
     audio_stride_size: int = 2
     audio_avg_pooler: int = 2
     audio_group_size: int = 4
-    # vLLM 0.26.0's data parser reads the second element of a (frames, timestamps)
+    # vLLM 0.33.0's data parser reads the second element of a (frames, timestamps)
     # video item as metadata and drops it, so MiMo's processor numbers the frames
     # one second apart. Our embedded engine makes vLLM keep them
     # (engine/vllm_patches.py), so tokens use the real times; False models unpatched vLLM.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 MediaKind = Literal["image", "video", "audio"]
 
-# vLLM 0.26.0 MiMoV2OmniForCausalLM.get_placeholder_str: the text one item
+# vLLM 0.33.0 MiMoV2OmniForCausalLM.get_placeholder_str: the text one item
 # occupies in the prompt before vLLM expands it to the item's tokens.
 PLACEHOLDERS: dict[str, str] = {
     "image": "<|vision_start|><|image_pad|><|vision_end|>",
@@ -31,7 +31,7 @@ class PreparedMedia:
     """One attachment, decoded and measured, ready for either engine.
 
     ``tokens`` is the exact number of prompt tokens the item adds (its start
-    and end tokens included), as vLLM 0.26.0's processor would count them.
+    and end tokens included), as vLLM 0.33.0's processor would count them.
     ``vllm_data`` is what goes into vLLM's ``multi_modal_data[kind]`` list:
     image -> ``PIL.Image.Image`` (RGB); video -> ``(frames uint8 T×C×H×W
     torch.Tensor, timestamps float torch.Tensor)``; audio -> ``(float32
@@ -67,5 +67,5 @@ class PreparedMedia:
 
     def items(self) -> tuple[PreparedMedia, ...]:
         """What the engines send for this attachment: itself, then a video's sound as its own audio item
-        (vLLM 0.26.0 has no combined video-with-audio modality for MiMo)."""
+        (vLLM 0.33.0's MiMo data parser takes image, video and audio items, no combined video-with-audio one)."""
         return (self,) if self.audio_track is None else (self, self.audio_track)

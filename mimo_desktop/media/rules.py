@@ -2,7 +2,7 @@
 
 No torch, no decoding: everything here works from numbers (width, height, frame
 count, sample count), so the UI can show exact costs from a file's header alone.
-The rules mirror vLLM 0.26.0 (``transformers_utils/processors/mimo_v2_omni.py``
+The rules mirror vLLM 0.33.0 (``transformers_utils/processors/mimo_v2_omni.py``
 and the prompt updates in ``model_executor/models/mimo_v2_omni.py``); the frame
 sampling rule is the MiMo processor's own (vLLM receives frames already sampled).
 """
@@ -127,7 +127,7 @@ def video_group_timestamps(num_groups: int, first: float, seconds_per_group: flo
 def video_token_count(
     groups: int, tokens_per_group: int, timestamp_texts: Sequence[str], count_text: Callable[[str], int]
 ) -> int:
-    """Tokens a video adds, as vLLM 0.26.0 lays them out when it applies its prompt update.
+    """Tokens a video adds, as vLLM 0.33.0 lays them out when it applies its prompt update.
 
     The prompt's ``<|vision_start|><|video_pad|><|vision_end|>`` keeps its outer
     start/end, and the pad becomes ``<|mimo_video_start|>`` + per group

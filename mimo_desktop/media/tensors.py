@@ -2,7 +2,7 @@
 
 The engine does not need these (vLLM computes them from ``vllm_data``); they
 exist so tests can prove, value by value, that our rules produce what vLLM
-0.26.0's ``MiMoVLProcessor`` produces, and so callers can preview exactly what
+0.33.0's ``MiMoVLProcessor`` produces, and so callers can preview exactly what
 the vision tower sees. Imported lazily: it pulls in torch and torchaudio.
 """
 

@@ -1,7 +1,7 @@
 """`mimo-desktop model ...`: check a model folder, estimate GPU fit, download from the Hub, keep the Hub token.
 
-    mimo-desktop model check DIR [--tp N] [--context TOKENS] [--json]
-    mimo-desktop model fit DIR [--tp N] [--context TOKENS] [--json]
+    mimo-desktop model check DIR [--tp N] [--context TOKENS|max] [--json]
+    mimo-desktop model fit DIR [--tp N] [--context TOKENS|max] [--json]
     mimo-desktop model download REPO [--to DIR] [--revision R] [--include GLOB] [--exclude GLOB] [--workers N]
     mimo-desktop model token set|clear|status
 
@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("folder", type=Path, metavar="DIR")
         p.add_argument("--tp", type=_positive_int, help="tensor-parallel size (number of GPUs) to check")
-        p.add_argument("--context", type=_positive_int, default=DEFAULT_CONTEXT,
-                       help=f"context length in tokens for the KV-cache estimate (default {DEFAULT_CONTEXT})")
+        p.add_argument("--context", type=_context, default=DEFAULT_CONTEXT,
+                       help=f"context length in tokens for the KV-cache estimate (default {DEFAULT_CONTEXT}); "
+                            "'max': the model's whole context")
         p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("download", help="download a model repository from the Hugging Face Hub")
@@ -63,6 +64,10 @@ def run(argv: list[str]) -> int:
     except ModelsError as exc:
         print(f"mimo-desktop model {args.command}: {exc}", file=sys.stderr)
         return 1
+
+
+def _context(text: str) -> int | None:
+    return None if text == "max" else _positive_int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -120,7 +125,8 @@ def _fit_dict(fit) -> dict:
         "fits": fit.fits, "tp": needs.tp, "gpus_present": fit.gpus_present, "minimum_gpus": fit.minimum_gpus,
         "per_gpu_bytes": {"weights": needs.weights, "kv_cache": needs.kv_cache, "reserve": needs.reserve,
                           "total": needs.total},
-        "context_tokens": needs.context_tokens, "message": fit.message, "warnings": list(fit.warnings),
+        "context_tokens": needs.context_tokens, "longest_context": fit.longest_context if fit.gpus_present else None, "message": fit.message,
+        "warnings": list(fit.warnings),
     }
 
 

@@ -4,7 +4,9 @@ Per GPU at tensor-parallel size N, vLLM needs:
   weights / N  +  the KV cache for the context it is asked to hold  +  a runtime reserve,
 and it may use only ``gpu_memory_utilization`` (0.9 by default) of each GPU's total memory.
 These are estimates on the safe side, not vLLM's own profile: they catch "4 GPUs will never do"
-early, not a few hundred MiB of headroom.
+early, not a few hundred MiB of headroom. Every estimate also says the longest context that fits
+(MiMo-V2.5 declares 1,048,576 tokens, which not every TP size can hold), so the user can cap the
+engine's max context to it instead of meeting vLLM's "larger than the KV cache" at start-up.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 
 from mimo_desktop.models.errors import FitError
 from mimo_desktop.models.gpus import GpuInfo, detect_gpus
-from mimo_desktop.models.model_config import ModelShape
+from mimo_desktop.models.model_config import ModelShape, tensor_parallel_sizes, tp_refusal
 from mimo_desktop.models.report import ModelFolderReport
 from mimo_desktop.models.units import GIB, format_bytes
 
@@ -23,8 +25,8 @@ from mimo_desktop.models.units import GIB, format_bytes
 # tower's dummy images), CUDA graphs and NCCL buffers. An estimate, kept generous on purpose.
 RUNTIME_RESERVE_BYTES = 3 * GIB
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
-TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_CONTEXT_TOKENS = 32768
+_UNKNOWN_MAX_CONTEXT = 1 << 24  # search bound when config.json gives no max_position_embeddings
 
 # When the machine has no GPU we still say what it would take, in common data-centre sizes.
 REFERENCE_GPUS = (("80 GiB GPUs (H100 / A100 80GB)", 80 * GIB), ("141 GiB GPUs (H200)", 141 * GIB))
@@ -53,15 +55,12 @@ class FitEstimate:
     minimum_gpus: int | None  # smallest TP size that fits this machine's GPU size; None if none does
     message: str
     warnings: tuple[str, ...] = ()
+    longest_context: int = 0  # most context tokens (≤ the model's maximum) that fit at this TP; 0: none
 
 
 def valid_tp_sizes(shape: ModelShape) -> tuple[int, ...]:
-    """TP sizes vLLM accepts for this model: dividing the attention heads, not above the expert count."""
-    heads = [shape.num_attention_heads] + ([shape.swa_num_attention_heads] if shape.swa_num_attention_heads else [])
-    return tuple(
-        tp for tp in TP_CANDIDATES
-        if all(h % tp == 0 for h in heads) and (shape.n_routed_experts is None or tp <= shape.n_routed_experts)
-    )
+    """TP sizes vLLM 0.33.0 can shard this model over (the rules: ``model_config.tp_refusal``)."""
+    return tensor_parallel_sizes(shape)
 
 
 def kv_cache_bytes(shape: ModelShape, tp: int, context_tokens: int, *, dtype_bytes: int = 2,
@@ -82,9 +81,10 @@ def kv_cache_bytes(shape: ModelShape, tp: int, context_tokens: int, *, dtype_byt
 def needs_per_gpu(shape: ModelShape, weight_bytes: int, tp: int, context_tokens: int, *,
                   replicated_bytes: int = 0, kv_dtype_bytes: int = 2, sequences: int = 1) -> FitNeeds:
     """``replicated_bytes``: weights every rank loads whole (the audio tokenizer)."""
-    if tp not in valid_tp_sizes(shape):
+    reason = tp_refusal(shape, tp) if tp >= 1 else f"{tp} is not a number of GPUs"
+    if reason:
         sizes = ", ".join(str(t) for t in valid_tp_sizes(shape))
-        raise FitError(f"Tensor-parallel size {tp} does not work with this model; use one of {sizes}.")
+        raise FitError(f"Tensor-parallel size {tp} does not work with this model: {reason}. Use one of {sizes}.")
     if context_tokens <= 0:
         raise FitError(f"The context length must be a positive number of tokens, not {context_tokens}.")
     return FitNeeds(
@@ -94,6 +94,21 @@ def needs_per_gpu(shape: ModelShape, weight_bytes: int, tp: int, context_tokens:
         reserve=RUNTIME_RESERVE_BYTES,
         context_tokens=context_tokens,
     )
+
+
+def longest_context(shape: ModelShape, weight_bytes: int, tp: int, gpu_bytes: int, *,
+                    utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION, replicated_bytes: int = 0) -> int:
+    """The most tokens of context (up to the model's maximum) one request can have at ``tp`` on GPUs of
+    ``gpu_bytes``; 0 when the weights and the runtime reserve alone do not fit."""
+    budget = gpu_bytes * utilization - math.ceil(weight_bytes / tp) - replicated_bytes - RUNTIME_RESERVE_BYTES
+    low, high = 0, shape.max_context or _UNKNOWN_MAX_CONTEXT
+    while low < high:  # the KV cache grows with the context: the largest that fits, by bisection
+        mid = (low + high + 1) // 2
+        if kv_cache_bytes(shape, tp, mid) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def minimum_tp(shape: ModelShape, weight_bytes: int, gpu_bytes: int, context_tokens: int, *,
@@ -120,14 +135,27 @@ def estimate_fit(shape: ModelShape, weight_bytes: int, tp: int, context_tokens: 
     gpu_words = f"{smallest.name} ({format_bytes(smallest.total_bytes)} each)"
     breakdown = _breakdown(needs, budget, utilization)
     warnings = _free_memory_warnings(used, utilization)
+    longest = longest_context(shape, weight_bytes, tp, smallest.total_bytes, utilization=utilization,
+                              replicated_bytes=replicated_bytes)
+    context = _context_words(shape, tp, longest)
+    minimum_words = _minimum_words(minimum, gpu_words, len(gpus), context_tokens)
     if len(gpus) < tp:
-        message = f"TP {tp} needs {tp} GPUs but this machine has {len(gpus)}. " + _minimum_words(minimum, gpu_words, len(gpus))
-        return FitEstimate(needs, False, len(gpus), minimum, message, warnings)
+        message = f"TP {tp} needs {tp} GPUs but this machine has {len(gpus)}. {minimum_words}"
+        return FitEstimate(needs, False, len(gpus), minimum, message, warnings, longest)
     if needs.total <= budget:
-        message = f"Fits on {tp} × {gpu_words} at TP {tp}: {breakdown}."
-        return FitEstimate(needs, True, len(gpus), minimum, message, warnings)
-    message = f"Does not fit at TP {tp}: {breakdown}. " + _minimum_words(minimum, gpu_words, len(gpus))
-    return FitEstimate(needs, False, len(gpus), minimum, message, warnings)
+        message = f"Fits on {tp} × {gpu_words} at TP {tp}: {breakdown}. {context}"
+        return FitEstimate(needs, True, len(gpus), minimum, message, warnings, longest)
+    message = f"Does not fit at TP {tp}: {breakdown}. {context} {minimum_words}"
+    return FitEstimate(needs, False, len(gpus), minimum, message, warnings, longest)
+
+
+def _context_words(shape: ModelShape, tp: int, longest: int) -> str:
+    if not longest:
+        return f"At TP {tp} the weights alone do not leave room for any context."
+    if shape.max_context and longest >= shape.max_context:
+        return f"The model's whole {shape.max_context:,}-token context fits at TP {tp}."
+    of_max = f" of the model's {shape.max_context:,}" if shape.max_context else ""
+    return f"At TP {tp} a context of up to {longest:,}{of_max} tokens fits: set the max context to at most that."
 
 
 def _breakdown(needs: FitNeeds, budget: float, utilization: float) -> str:
@@ -138,11 +166,11 @@ def _breakdown(needs: FitNeeds, budget: float, utilization: float) -> str:
     )
 
 
-def _minimum_words(minimum: int | None, gpu_words: str, present: int) -> str:
+def _minimum_words(minimum: int | None, gpu_words: str, present: int, context: int) -> str:
     if minimum is None:
         return f"It does not fit on any number of {gpu_words}; use a smaller context or a quantized checkpoint."
     have = f"this machine has {present}" if present < minimum else f"this machine has {present}: use TP {minimum}"
-    return f"The model needs at least {minimum} × {gpu_words}; {have}."
+    return f"The model needs at least {minimum} × {gpu_words} for a {context:,}-token context; {have}."
 
 
 def _free_memory_warnings(gpus: Sequence[GpuInfo], utilization: float) -> tuple[str, ...]:
@@ -166,7 +194,11 @@ def _no_gpu_estimate(shape: ModelShape, weight_bytes: int, needs: FitNeeds, cont
         tp = minimum_tp(shape, weight_bytes, size, context_tokens, utilization=utilization,
                         replicated_bytes=replicated_bytes)
         if tp is not None:
-            options.append(f"{tp} × {words}")
+            longest = longest_context(shape, weight_bytes, tp, size, utilization=utilization,
+                                      replicated_bytes=replicated_bytes)
+            whole = bool(shape.max_context) and longest >= shape.max_context
+            options.append(f"{tp} × {words} (context up to {longest:,} tokens"
+                           + (", the model's maximum)" if whole else ")"))
     need = " or ".join(options) if options else "more GPU memory than common GPUs offer"
     message = (
         "No NVIDIA GPU on this machine, so the embedded engine cannot run here; connect to a remote server "
@@ -176,15 +208,18 @@ def _no_gpu_estimate(shape: ModelShape, weight_bytes: int, needs: FitNeeds, cont
 
 
 def estimate_fit_for(report: ModelFolderReport, *, tp: int | None = None,
-                     context_tokens: int = DEFAULT_CONTEXT_TOKENS, gpus: Sequence[GpuInfo] | None = None) -> FitEstimate:
+                     context_tokens: int | None = DEFAULT_CONTEXT_TOKENS, gpus: Sequence[GpuInfo] | None = None) -> FitEstimate:
     """The fit of a checked folder on this machine's GPUs (or ``gpus``), what the app and the CLI show.
 
     Without ``tp``: the smallest TP size that fits these GPUs, else 1. The context is capped at the
-    model's maximum. The audio tokenizer counts whole on every GPU (vLLM loads it on each rank).
+    model's maximum; ``context_tokens=None`` asks for that maximum. The audio tokenizer counts whole on
+    every GPU (vLLM loads it on each rank).
     """
     shape = report.config.shape if report.config else None
     if shape is None:
         raise FitError(f"{report.path}/config.json does not give the model's layer sizes, so fit cannot be estimated.")
+    if context_tokens is None:
+        context_tokens = shape.max_context or DEFAULT_CONTEXT_TOKENS
     context = min(context_tokens, shape.max_context) if shape.max_context else context_tokens
     gpus = list(detect_gpus().gpus if gpus is None else gpus)
     replicated = _audio_tokenizer_bytes(report)

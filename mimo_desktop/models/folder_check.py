@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 from mimo_desktop.models.errors import ModelFolderError, ShardHeaderError
@@ -14,6 +16,10 @@ from mimo_desktop.models.weights import WeightsCheck, check_weights
 AUDIO_TOKENIZER_DIR = "audio_tokenizer"
 ALL_FEATURES = frozenset(Feature)
 _NAMES_SHOWN = 4  # how many file names a problem lists before "and N more"
+_AUDIO_TOKENIZER_WHERE = (
+    "vLLM loads MiMo's audio tokenizer from {path}: it joins audio_tokenizer to the model folder it is given "
+    "(the engine always gives it this local folder), so audio input needs the model's audio_tokenizer/ there.")
+_FUSED_QKV = re.compile(r"^model\.(mtp\.)?layers\.(\d+)\.self_attn\.qkv_proj\.(weight|weight_scale_inv)$")
 
 
 def check_model_folder(path: str | Path) -> ModelFolderReport:
@@ -42,9 +48,12 @@ def check_model_folder(path: str | Path) -> ModelFolderReport:
     problems.extend(_weight_problems(weights))
     if config is not None:
         problems.extend(_mtp_problems(config, weights))
+        problems.extend(_fused_qkv_problems(config, weights))
         audio_problem = _audio_problem(folder, config)
         if audio_problem:
             problems.append(audio_problem)
+            if not (folder / AUDIO_TOKENIZER_DIR).is_dir():
+                notes.append(_AUDIO_TOKENIZER_WHERE.format(path=folder / AUDIO_TOKENIZER_DIR))
         notes.extend(_feature_notes(config))
     return ModelFolderReport(
         path=folder,
@@ -113,7 +122,7 @@ def _weight_problems(weights: WeightsCheck) -> list[Problem]:
 
 def _mtp_problems(config: ModelConfig, weights: WeightsCheck) -> list[Problem]:
     if weights.index_error or 0 in weights.mtp_layers_found():
-        return []  # vLLM 0.26.0 drafts with the first MTP layer only, so layer 0 is what matters
+        return []  # vLLM 0.33.0 drafts with the first MTP layer only, so layer 0 is what matters
     declared = config.shape.mtp_layers if config.shape else 0
     if declared:
         message = f"config.json declares {declared} MTP layers but the weights hold no model.mtp.layers.0 tensors"
@@ -147,6 +156,40 @@ def _audio_problem(folder: Path, config: ModelConfig) -> Problem | None:
     if (tokenizer_dir / "pytorch_model.bin").is_file():
         return None
     return Problem(f"{AUDIO_TOKENIZER_DIR}/ has no weights (model.safetensors); {fix}", ALL_FEATURES, True)
+
+
+def _fused_qkv_problems(config: ModelConfig, weights: WeightsCheck) -> list[Problem]:
+    """The official FP8 layout, checked from the shard headers: every fused qkv_proj must be
+    ``num_key_value_heads`` chunks of [Q | K | V] rows for its layer kind, with 128×128 scales tiled per
+    chunk (or one continuous grid); vLLM 0.33.0's ``_shard_fp8_qkv_proj`` refuses anything else."""
+    shape = config.shape
+    if shape is None or not shape.fused_qkv_chunks or not shape.fp8_block:
+        return []
+    chunks, block = shape.fused_qkv_chunks, shape.fp8_block
+    kinds = {a.window is not None: a for a in shape.attention}
+    wrong = []
+    for name, dims in sorted(weights.qkv_shapes.items()):
+        m = _FUSED_QKV.match(name)
+        if not m or not dims:
+            continue
+        swa = bool(m.group(1)) or int(m.group(2)) in shape.sliding_window_layers  # MTP layers are SWA layers
+        kind = kinds.get(swa)
+        heads = shape.swa_num_attention_heads if swa and shape.swa_num_attention_heads else shape.num_attention_heads
+        if kind is None or heads % chunks or kind.kv_heads % chunks:
+            continue
+        per_chunk = heads // chunks * kind.k_head_dim + kind.kv_heads // chunks * (kind.k_head_dim + kind.v_head_dim)
+        if m.group(3) == "weight":
+            allowed = {chunks * per_chunk}
+        else:
+            allowed = {chunks * math.ceil(per_chunk / block), math.ceil(chunks * per_chunk / block)}
+        if dims[0] not in allowed:
+            wrong.append(f"{name} has {dims[0]} rows, not {min(allowed)}")
+    if not wrong:
+        return []
+    return [Problem(
+        f"{len(wrong)} fused qkv_proj tensors do not have the layout config.json describes ({chunks} chunks of "
+        f"Q | K | V rows with {block}×{block} FP8 scales per chunk), so vLLM cannot load them: {_names(wrong)}. "
+        "The weights and config.json do not belong together", ALL_FEATURES, True)]
 
 
 def _feature_notes(config: ModelConfig) -> list[str]:

@@ -1,9 +1,10 @@
-"""What a MiMo-V2 ``config.json`` says about the model, read the way vLLM 0.26.0 reads it.
+"""What a MiMo-V2 ``config.json`` says about the model, read the way vLLM 0.33.0 reads it.
 
 vLLM's registry maps ``MiMoV2ForCausalLM`` / ``MiMoV2FlashForCausalLM`` to the text model and
 ``MiMoV2OmniForCausalLM`` to the omni-modal one; its ``MimoV2ModelArchConfigConvertor`` also turns
 any ``mimo_v2`` config with a ``vision_config`` into the omni model. We mirror those rules so the
-folder check says what the engine will actually build.
+folder check says what the engine will actually build, and which tensor-parallel sizes vLLM can
+shard it over (``tp_refusal``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ OMNI_ARCHITECTURE = "MiMoV2OmniForCausalLM"
 
 # Bytes per element of the dtypes a MiMo checkpoint or its KV cache may use.
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "fp8": 1, "float8_e4m3fn": 1}
+TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class ModelShape:
     max_context: int
     mtp_layers: int  # declared by num_nextn_predict_layers
     dtype: str
+    intermediate_size: int | None = None  # the dense MLP's
+    moe_intermediate_size: int | None = None  # each routed expert's
+    fp8_block: int | None = None  # 128 for the official FP8 checkpoint's 128×128 weight blocks
+    fused_qkv_chunks: int = 0  # official layout: qkv_proj pre-sharded into num_key_value_heads chunks
+    sliding_window_layers: frozenset[int] = frozenset()
+    vision_heads: tuple[int, int] | None = None  # the vision tower's (attention heads, KV heads)
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ def interpret_config(raw: dict[str, Any]) -> ModelConfig:
         has_vision=has_vision,
         has_audio_encoder=kind == "omni" and bool(raw.get("audio_config")),
         quantization=describe_quantization(raw.get("quantization_config")),
-        shape=_shape(_text_part(raw)),
+        shape=_shape(_text_part(raw), raw.get("quantization_config"), raw.get("vision_config")),
         raw=raw,
     )
 
@@ -135,7 +143,21 @@ def _text_part(raw: dict[str, Any]) -> dict[str, Any]:
     return nested if isinstance(nested, dict) else raw
 
 
-def _shape(cfg: dict[str, Any]) -> ModelShape | None:
+def _fp8_block(qcfg: Any) -> int | None:
+    if not isinstance(qcfg, dict) or "fp8" not in str(qcfg.get("quant_method", "")):
+        return None
+    block = qcfg.get("weight_block_size")
+    return int(block[0]) if isinstance(block, list) and block else None
+
+
+def _vision_heads(vision: Any) -> tuple[int, int] | None:
+    if not isinstance(vision, dict) or not vision.get("num_heads"):
+        return None
+    heads = int(vision["num_heads"])
+    return heads, int(vision.get("num_key_value_heads") or heads)
+
+
+def _shape(cfg: dict[str, Any], qcfg: Any = None, vision: Any = None) -> ModelShape | None:
     try:
         layers = int(cfg["num_hidden_layers"])
         full_heads = int(cfg["num_attention_heads"])
@@ -146,7 +168,9 @@ def _shape(cfg: dict[str, Any]) -> ModelShape | None:
     v_head_dim = int(cfg.get("v_head_dim") or head_dim)
     pattern = cfg.get("hybrid_layer_pattern")
     # hybrid_layer_pattern[i] == 1 marks a sliding-window layer (vLLM's MiMoV2FlashDecoderLayer.is_swa).
-    swa_layers = sum(1 for p in pattern[:layers] if p == 1) if isinstance(pattern, list) else 0
+    in_pattern = enumerate(pattern[:layers]) if isinstance(pattern, list) else ()
+    swa_ids = frozenset(i for i, p in in_pattern if p == 1)
+    swa_layers = len(swa_ids)
     attention = [AttentionShape(layers - swa_layers, full_kv, head_dim, v_head_dim, None)]
     if swa_layers:
         window = int(cfg.get("sliding_window_size") or cfg.get("sliding_window") or 0) or None
@@ -167,4 +191,52 @@ def _shape(cfg: dict[str, Any]) -> ModelShape | None:
         max_context=int(cfg.get("max_position_embeddings") or 0),
         mtp_layers=int(cfg.get("num_nextn_predict_layers") or 0),
         dtype=str(cfg.get("torch_dtype") or cfg.get("dtype") or "bfloat16"),
+        intermediate_size=int(cfg["intermediate_size"]) if cfg.get("intermediate_size") else None,
+        moe_intermediate_size=int(cfg["moe_intermediate_size"]) if cfg.get("moe_intermediate_size") else None,
+        fp8_block=_fp8_block(qcfg if qcfg is not None else cfg.get("quantization_config")),
+        fused_qkv_chunks=full_kv if cfg.get("attention_projection_layout") == "fused_qkv" else 0,
+        sliding_window_layers=swa_ids,
+        vision_heads=_vision_heads(vision),
     )
+
+
+def tensor_parallel_sizes(shape: ModelShape) -> tuple[int, ...]:
+    """The TP sizes vLLM 0.33.0 can shard this model over."""
+    return tuple(tp for tp in TP_CANDIDATES if tp_refusal(shape, tp) is None)
+
+
+def tp_refusal(shape: ModelShape, tp: int) -> str | None:
+    """Why vLLM 0.33.0 cannot shard this model over ``tp`` GPUs (tensor parallel), or None when it can.
+
+    The rules are vLLM's: attention heads split evenly; KV heads split evenly, or, with more ranks than
+    KV heads, are replicated, which needs a whole number of ranks per head (``QKVParallelLinear``; for the
+    official fused ``qkv_proj`` ``_shard_fp8_qkv_proj`` asserts the same); MoE needs an expert per rank at
+    least; and 128×128 FP8 blocks may not be cut: a rank's slice of the row-parallel MLP weights (the
+    dense ``down_proj``, every expert's gate/up/down) must be whole blocks (``validate_fp8_block_shape``,
+    ``validate_fp8_block_shape_moe``). Attention ``o_proj`` is BF16 in the official checkpoint, so it
+    adds no block rule. The vision tower splits its heads and KV heads over the GPUs with no replicas
+    (``MiMoVisionAttention`` divides both by the TP size), so an omni model's TP size must divide them too.
+    """
+    heads = [(shape.num_attention_heads, "attention heads")]
+    if shape.swa_num_attention_heads:
+        heads.append((shape.swa_num_attention_heads, "sliding-window attention heads"))
+    for count, what in heads:
+        if count % tp:
+            return f"{tp} does not divide the {count} {what}"
+    for kind in shape.attention:
+        if kind.kv_heads % tp and tp % kind.kv_heads:
+            layers = "sliding-window" if kind.window else "full-attention"
+            return (f"{tp} GPUs can neither split nor evenly replicate the {kind.kv_heads} KV heads of the "
+                    f"{layers} layers")
+    if shape.vision_heads:
+        for count, what in zip(shape.vision_heads, ("attention heads", "KV heads")):
+            if count % tp:
+                return f"{tp} does not divide the vision tower's {count} {what} (vLLM splits them without replicas)"
+    if shape.n_routed_experts and tp > shape.n_routed_experts:
+        return f"{tp} is more than the {shape.n_routed_experts} experts"
+    if shape.fp8_block:
+        for size, what in ((shape.moe_intermediate_size, "each expert's"), (shape.intermediate_size, "the dense")):
+            if size and (size % tp or size // tp % shape.fp8_block):
+                return (f"{tp} GPUs would cut {what} {size}-wide MLP into {size / tp:g}-wide slices, not whole "
+                        f"{shape.fp8_block}×{shape.fp8_block} FP8 blocks")
+    return None

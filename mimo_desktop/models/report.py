@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from mimo_desktop.models.model_config import ModelConfig
+from mimo_desktop.models.model_config import ModelConfig, tensor_parallel_sizes
 from mimo_desktop.models.units import format_bytes
 from mimo_desktop.models.weights import ShardCheck
 
@@ -88,6 +88,7 @@ class ModelFolderReport:
                 kind = "MiMo-V2 text-only"
             lines.append(f"Architecture: {self.config.architecture} — {kind}")
             lines.append(f"Quantization: {self.config.quantization or 'none (' + _dtype(self.config) + ' weights)'}")
+            lines.extend(_layout_lines(self.config))
         if self.shards:
             ok = sum(1 for s in self.shards if s.status == "ok")
             lines.append(f"Weights: {ok} of {len(self.shards)} shards complete, {format_bytes(self.weight_bytes)}")
@@ -110,6 +111,7 @@ class ModelFolderReport:
             "architecture": cfg.architecture if cfg else None,
             "kind": cfg.kind if cfg else None,
             "quantization": cfg.quantization if cfg else None,
+            "tensor_parallel_sizes": list(tensor_parallel_sizes(cfg.shape)) if cfg and cfg.shape else [],
             "features": sorted(f.value for f in self.features),
             "weight_bytes": self.weight_bytes,
             "mtp_layers_found": sorted(self.mtp_layers_found),
@@ -125,6 +127,21 @@ class ModelFolderReport:
             ],
             "notes": list(self.notes),
         }
+
+
+def _layout_lines(config: ModelConfig) -> list[str]:
+    shape = config.shape
+    if shape is None:
+        return []
+    lines = []
+    if shape.fused_qkv_chunks and shape.fp8_block:
+        lines.append(f"Layout: the official MiMo-V2.5 FP8 one (qkv_proj fused and pre-sharded in "
+                     f"{shape.fused_qkv_chunks} chunks, which vLLM 0.33.0 re-shards for any size below)")
+    sizes = tensor_parallel_sizes(shape)
+    if sizes:
+        words = ", ".join(str(s) for s in sizes[:-1]) + (" or " if len(sizes) > 1 else "") + str(sizes[-1])
+        lines.append(f"Tensor parallel: vLLM 0.33.0 can split it over {words} GPUs")
+    return lines
 
 
 def _order(feature: Feature) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mimo_desktop.models.errors import ShardHeaderError
@@ -33,6 +33,7 @@ class ShardHeader:
     tensor_names: tuple[str, ...]
     expected_size: int  # bytes the complete file has
     data_bytes: int  # bytes of tensor data (the weights proper)
+    qkv_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # fused attention projections only
 
 
 def read_shard_header(path: Path) -> ShardHeader:
@@ -64,6 +65,7 @@ def read_shard_header(path: Path) -> ShardHeader:
 
 def _summarise(path: Path, header_len: int, header: dict) -> ShardHeader:
     names: list[str] = []
+    qkv_shapes: dict[str, tuple[int, ...]] = {}
     data_end = 0
     for name, info in header.items():
         if name == "__metadata__":
@@ -76,9 +78,12 @@ def _summarise(path: Path, header_len: int, header: dict) -> ShardHeader:
             raise ShardHeaderError(path, f"tensor {name!r} has offsets {offsets} that run backwards")
         data_end = max(data_end, end)
         names.append(name)
+        if ".qkv_proj." in name and isinstance(info.get("shape"), list):
+            qkv_shapes[name] = tuple(int(d) for d in info["shape"])
     return ShardHeader(
         path=path,
         tensor_names=tuple(names),
         expected_size=8 + header_len + data_end,
         data_bytes=data_end,
+        qkv_shapes=qkv_shapes,
     )

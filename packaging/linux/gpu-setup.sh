@@ -2,7 +2,7 @@
 # /usr/bin/mimo-desktop-gpu-setup: add the embedded vLLM engine to MiMo Desktop, for people with NVIDIA GPUs.
 #
 # Makes a Python environment in your data folder with this version of MiMo Desktop and its `gpu` extra
-# (vLLM @VLLM_VERSION@ and the CUDA build of PyTorch, about 5 GB from PyPI), shows pip's progress while it
+# (vLLM @VLLM_VERSION@ and the CUDA build of PyTorch from PyPI: about 7 GB on disk with 0.33.0), shows pip's progress while it
 # downloads, checks the result, and only then lets the `mimo-desktop` command start it. Nothing outside your data
 # folder changes; `--remove` deletes it again. Why a separate environment: docs/packaging.md, "GPU engine".
 set -eu
@@ -15,7 +15,7 @@ dry_run=""
 
 usage() {
     echo "usage: mimo-desktop-gpu-setup [--dry-run] [--remove] [--python PYTHON]"
-    echo "Install the embedded vLLM engine (about 5 GB) into $gpu_env"
+    echo "Install the embedded vLLM engine (about 7 GB) into $gpu_env"
 }
 fail() { echo "mimo-desktop-gpu-setup: $*" >&2; exit 1; }
 
@@ -40,7 +40,7 @@ if ! command -v nvidia-smi >/dev/null 2>&1; then
     echo "note: nvidia-smi was not found; the embedded engine needs an NVIDIA GPU and its driver" >&2
 fi
 
-echo "MiMo Desktop $version: installing the embedded engine (vLLM @VLLM_VERSION@, ~5 GB) into $gpu_env"
+echo "MiMo Desktop $version: installing the embedded engine (vLLM @VLLM_VERSION@, ~7 GB) into $gpu_env"
 if [ -n "$dry_run" ]; then
     echo "would run: $python -m venv $gpu_env.partial"
     echo "would run: $gpu_env.partial/bin/python -m pip install '$wheel[gpu]'"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,6 +136,17 @@ def test_sampling_params_take_model_defaults_under_user_choices(omni_dir):
 def test_bad_sampling_values_become_invalid_request():
     with pytest.raises(InvalidRequest, match="Invalid sampling settings"):
         build_sampling_params(SamplingSettings(top_k=-5), {})
+
+
+def test_vllm_gets_the_model_as_an_absolute_local_folder(omni_dir, monkeypatch):
+    # vLLM finds MiMo's audio tokenizer by joining "audio_tokenizer" to this path, in its own processes
+    monkeypatch.chdir(omni_dir.parent)
+    folder = inspect_model_folder(Path(omni_dir.name), "dummy")
+    kwargs = engine_args_kwargs(VllmSettings(model_dir=Path(omni_dir.name), load_format="dummy"), folder, 1)
+    assert kwargs["model"] == str(omni_dir.resolve()) and Path(kwargs["model"]).is_absolute()
+    assert "audio" in folder.modalities
+    with pytest.raises(SettingsError, match="XiaomiMiMo/MiMo-V2.5 does not exist. Download the model first"):
+        inspect_model_folder(Path("XiaomiMiMo/MiMo-V2.5"))  # a hub id is not a folder
 
 
 def test_engine_args_for_omni_with_mtp(omni_dir):

@@ -73,9 +73,19 @@ def test_check_with_tp_on_a_machine_without_gpu(omni_folder: Path, capsys) -> No
     assert fit["per_gpu_bytes"]["total"] == sum(fit["per_gpu_bytes"][k] for k in ("weights", "kv_cache", "reserve"))
 
 
+def test_fit_for_the_whole_context_says_how_much_fits(omni_folder: Path, capsys) -> None:
+    assert run(["fit", str(omni_folder), "--tp", "1", "--context", "max", "--json"]) == 1  # no GPU here
+    fit = json.loads(capsys.readouterr().out)
+    assert fit["context_tokens"] == 4096  # the tiny model's max_position_embeddings
+    assert fit["longest_context"] is None  # depends on GPUs, and there are none
+    assert "(context up to 4,096 tokens, the model's maximum)" in fit["message"]
+    assert run(["fit", str(omni_folder), "--context", "lots"]) == 2
+
+
 def test_fit_refuses_a_tp_size_the_model_cannot_split(omni_folder: Path, capsys) -> None:
     assert run(["fit", str(omni_folder), "--tp", "3"]) == 1
-    assert "Tensor-parallel size 3 does not work with this model; use one of 1, 2, 4." in capsys.readouterr().err
+    assert ("Tensor-parallel size 3 does not work with this model: 3 does not divide the 4 attention heads. "
+            "Use one of 1, 2, 4.") in capsys.readouterr().err
 
 
 def test_token_set_status_clear_never_prints_the_token(memory_keyring, monkeypatch, capsys) -> None:

@@ -61,7 +61,8 @@ def test_needs_split_weights_and_add_the_reserve() -> None:
 
 def test_tp_sizes_must_divide_heads() -> None:
     assert valid_tp_sizes(SHAPE) == (1, 2, 4, 8, 16, 32, 64)
-    with pytest.raises(FitError, match="Tensor-parallel size 3 does not work with this model; use one of 1, 2, 4"):
+    with pytest.raises(FitError, match="Tensor-parallel size 3 does not work with this model: 3 does not divide "
+                                       "the 64 attention heads. Use one of 1, 2, 4, 8, 16, 32, 64."):
         needs_per_gpu(SHAPE, WEIGHTS, 3, 1024)
     with pytest.raises(FitError, match="positive number of tokens"):
         needs_per_gpu(SHAPE, WEIGHTS, 2, 0)
@@ -86,7 +87,8 @@ def test_too_small_tp_says_the_minimum() -> None:
     assert not estimate.fits
     assert estimate.minimum_gpus == 8
     assert estimate.message.endswith(
-        "The model needs at least 8 × NVIDIA H100 80GB HBM3 (80.0 GiB each); this machine has 8: use TP 8."
+        "The model needs at least 8 × NVIDIA H100 80GB HBM3 (80.0 GiB each) for a 32,768-token context; "
+        "this machine has 8: use TP 8."
     )
 
 
@@ -95,7 +97,8 @@ def test_not_enough_gpus_present() -> None:
     assert not estimate.fits
     assert estimate.message == (
         "TP 8 needs 8 GPUs but this machine has 2. "
-        "The model needs at least 8 × NVIDIA H100 80GB HBM3 (80.0 GiB each); this machine has 2."
+        "The model needs at least 8 × NVIDIA H100 80GB HBM3 (80.0 GiB each) for a 32,768-token context; "
+        "this machine has 2."
     )
 
 
@@ -103,7 +106,8 @@ def test_no_gpu_says_so_and_what_it_would_take() -> None:
     estimate = estimate_fit(SHAPE, WEIGHTS, 8, 32768, [])
     assert not estimate.fits and estimate.gpus_present == 0
     assert estimate.message.startswith("No NVIDIA GPU on this machine")
-    assert "needs at least 8 × 80 GiB GPUs (H100 / A100 80GB) or 4 × 141 GiB GPUs (H200)" in estimate.message
+    assert ("needs at least 8 × 80 GiB GPUs (H100 / A100 80GB) (context up to 262,144 tokens, the model's maximum) "
+            "or 4 × 141 GiB GPUs (H200) (context up to 262,144 tokens, the model's maximum)") in estimate.message
 
 
 def test_busy_gpu_is_warned_about() -> None:
