@@ -3,10 +3,16 @@
 same prompts, on the same engine, in the same run (interleaved, alternating order).
 
     python bench/gpu_engine.py [--model DIR] [--mtp K] [--tokens N] [--rounds R] [--json FILE]
+    python bench/gpu_engine.py --trained DIR --compare-mtp 0,1,3 [--tokens N] [--rounds R] [--json FILE]
 
 Without --model it writes the tiny dummy-weight MiMo-V2.5 Omni (tests/tiny_mimo.py):
 random weights, so the figures prove the plumbing and the app's overhead, not MiMo's speed.
 Goal (issue 4): throughput ratio app/bare >= 0.98 and TTFT within 5 ms.
+
+--trained DIR (a layout folder of tests/trained_mimo.py) with --compare-mtp: one engine after another on the
+same GPU in one run, each MTP setting, CUDA graphs on (--eager to turn them off); decode tokens/s through the
+app's path (EngineHost events) on the checkpoint's own prompts, MTP acceptance rate and mean acceptance length
+over the timed requests. Goal (issue 11): acceptance >= 0.6 and MTP 3 >= 1.5x MTP off.
 """
 
 from __future__ import annotations
@@ -114,6 +120,68 @@ def summarize(timings: list[Timing]) -> dict:
             "decode_tok_s": tokens / seconds, "requests": len(timings), "tokens": sum(t.tokens for t in timings)}
 
 
+def compare_mtp(args) -> int:
+    """Each MTP setting on its own engine, one after another; the app's path only (what the user sees)."""
+    from mimo_desktop.engine.vllm_engine import VllmEngine
+    from mimo_desktop.engine.vllm_settings import VllmSettings
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from trained_mimo import ANIMALS, prompt_story
+
+    prompts = [prompt_story(a) for a in ANIMALS]
+    rows = []
+    for k in [int(x) for x in args.compare_mtp.split(",")]:
+        settings = VllmSettings(model_dir=args.trained, enforce_eager=args.eager, mtp=k > 0, mtp_tokens=max(1, k),
+                                max_context=2048, gpu_memory_fraction=args.gpu_memory)
+        app = AppPath()
+        host = EngineHost(lambda s=settings: VllmEngine(s), app)
+        t0 = time.monotonic()
+        host.start()
+        app.ready.wait(600)
+        ready_s = time.monotonic() - t0
+        if host.state != "ready":
+            print(f"MTP {k}: engine failed to start:", app.failure)
+            host.shutdown()
+            rows.append({"mtp": k, "failed": app.failure})
+            continue
+
+        def request(text: str) -> GenerationRequest:
+            return GenerationRequest((Turn("user", text),), SamplingSettings(
+                max_tokens=args.tokens, temperature=0.0, ignore_eos=True))
+
+        for text in prompts[:2]:  # warm-up (first-use kernels, graph replays)
+            app.run(host, request(text))
+        acc = getattr(host.engine, "_accumulator", None)
+        before = (acc.total.drafts, acc.total.drafted, acc.total.accepted) if acc else (0, 0, 0)
+        timings = [app.run(host, request(text)) for _ in range(args.rounds) for text in prompts]
+        drafts, drafted, accepted = ((acc.total.drafts - before[0], acc.total.drafted - before[1],
+                                      acc.total.accepted - before[2]) if acc else (0, 0, 0))
+        row = {"mtp": k, "ready_s": round(ready_s, 1), **summarize(timings),
+               "drafted": drafted, "accepted": accepted,
+               "acceptance_rate": accepted / drafted if drafted else None,
+               "mean_acceptance_length": 1 + accepted / drafts if drafts else None,
+               "cuda_graphs": not args.eager}
+        host.shutdown(timeout_s=120)
+        rows.append(row)
+        print(json.dumps(row, default=str), flush=True)
+    base = next((r for r in rows if r.get("mtp") == 0 and "decode_tok_s" in r), None)
+    print(f"{'MTP':>4} {'ready s':>8} {'decode tok/s':>13} {'vs off':>7} {'TTFT ms':>8} {'acceptance':>11} {'mean len':>9}")
+    for r in rows:
+        if "decode_tok_s" not in r:
+            print(f"{r['mtp']:>4} failed: {r.get('failed')}")
+            continue
+        ratio = r["decode_tok_s"] / base["decode_tok_s"] if base else float("nan")
+        r["speedup_vs_off"] = ratio
+        acc_s = f"{r['acceptance_rate']:.3f}" if r["acceptance_rate"] is not None else "-"
+        len_s = f"{r['mean_acceptance_length']:.2f}" if r["mean_acceptance_length"] is not None else "-"
+        print(f"{r['mtp']:>4} {r['ready_s']:>8.1f} {r['decode_tok_s']:>13.1f} {ratio:>7.2f} "
+              f"{r['ttft_ms_median']:>8.2f} {acc_s:>11} {len_s:>9}")
+    if args.json:
+        args.json.write_text(json.dumps({"tokens": args.tokens, "rounds": args.rounds, "prompts": len(prompts),
+                                         "rows": rows}, indent=1, default=str))
+    return 0 if rows and all("decode_tok_s" in r for r in rows) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench/gpu_engine.py")
     p.add_argument("--model", type=Path)
@@ -122,7 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--gpu-memory", type=float, default=0.25)
     p.add_argument("--json", type=Path)
+    p.add_argument("--trained", type=Path, help="a tests/trained_mimo.py layout folder (with --compare-mtp)")
+    p.add_argument("--compare-mtp", help="MTP settings to run one after another, e.g. 0,1,3")
+    p.add_argument("--eager", action="store_true", help="CUDA graphs off (enforce_eager) in --compare-mtp")
     args = p.parse_args(argv)
+    if args.compare_mtp:
+        if args.trained is None:
+            p.error("--compare-mtp needs --trained DIR")
+        return compare_mtp(args)
 
     from mimo_desktop.engine.vllm_engine import VllmEngine
     from mimo_desktop.engine.vllm_settings import VllmSettings

@@ -1,8 +1,15 @@
 #!/bin/bash
-# The engine's GPU proof in one command, on a CUDA host with vLLM 0.26.0 importable
+# The engine's GPU proof in one command, on a CUDA host with vLLM 0.33.0 importable
 # (on the lent device machine: staged per ../shared/gpu/README.md, unpacked into /tmp/site).
 #
 #   bash scripts/gpu_run.sh [RESULTS_DIR]
+#
+# Phase 0, the trained checkpoint (tests/trained_mimo.py: MIMO_TRAINED_DIR holding bf16/ and fp8/, else it is
+# built here on the CPU first):
+#   tests/gpu/test_gpu_trained.py   both layouts through EngineHost against tests/goldens/trained_mimo.json
+#   bench/gpu_engine.py --trained DIR/bf16 --compare-mtp 0,1,3   MTP off / 1 / 3 side by side, CUDA graphs on
+# MIMO_GPU_ONLY=trained or MIMO_GPU_ONLY=trained-bench runs one of the two alone (the lent machine allows 10
+# minutes a command); MIMO_GPU_ONLY=engine skips phase 0.
 #
 # Phase 1, side by side (each TP over every GPU, 25 % of each GPU's memory):
 #   tests/gpu/test_gpu_engine.py   the embedded engine through EngineHost, MTP 1
@@ -22,6 +29,8 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 # NVLink multicast stays off on shared hosts.
 export VLLM_WORKER_MULTIPROC_METHOD=spawn VLLM_USE_FLASHINFER_SAMPLER=0 PYTHONUNBUFFERED=1
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+# the staged bundle drops DeepGEMM's JIT headers: block-FP8 matmuls take vLLM's Triton/CUTLASS kernels
+export VLLM_USE_DEEP_GEMM=${VLLM_USE_DEEP_GEMM:-0} PYTORCH_SKIP_CUDNN_COMPATIBILITY_CHECK=1
 export MIMO_GPU_RESULTS=$WORK MIMO_GPU_MEM=${MIMO_GPU_MEM:-0.25}
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q --no-index --no-deps --target /tmp/site /tmp/whl/*.whl
 
@@ -31,6 +40,42 @@ python3 tests/tiny_mimo.py /tmp/tiny-omni --omni > /dev/null
 python3 -c "
 import numpy as np; from PIL import Image
 Image.fromarray(np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)).save('/tmp/fox.png')"
+
+TRAINED=${MIMO_TRAINED_DIR:-}
+trained_proof() {
+  timeout 540 python3 -m pytest tests/gpu/test_gpu_trained.py -v -s -p no:cacheprovider > "$WORK/pytest_trained.log" 2>&1
+}
+trained_bench() {
+  timeout 570 python3 bench/gpu_engine.py --trained "$TRAINED/bf16" --compare-mtp "${MIMO_BENCH_MTP:-0,3,1}" --tokens 160 \
+    --rounds "${MIMO_BENCH_ROUNDS:-2}" --gpu-memory "$MIMO_GPU_MEM" --json "$WORK/bench_trained.json" \
+    > "$WORK/bench_trained.log" 2>&1
+}
+summary_trained() {
+  grep -E "^(tests/|E   |FAILED|ERROR tests)" "$WORK/pytest_trained.log" 2>/dev/null | cut -c1-400 | head -30
+  grep RESULT "$WORK/pytest_trained.log" 2>/dev/null | cut -c1-3000
+  tail -3 "$WORK/pytest_trained.log" 2>/dev/null
+  grep -hoE "(Model loading took|Loading weights took|Available KV cache memory|Graph capturing finished|torch.compile took|init engine).{0,140}" \
+    "$WORK/pytest_trained.log" "$WORK/bench_trained.log" 2>/dev/null | head -24
+  grep -v "^\(INFO\|WARNING\|DEBUG\|(\)" "$WORK/bench_trained.log" 2>/dev/null | tail -14
+}
+ONLY=${MIMO_GPU_ONLY:-all}
+if [ "$ONLY" != engine ]; then
+  if [ -z "$TRAINED" ]; then TRAINED=$(python3 tests/trained_mimo.py | tail -1); fi
+  export MIMO_TRAINED_DIR=$TRAINED
+  R0=0
+  case "$ONLY" in
+    trained) trained_proof; R0=$? ;;
+    trained-bench) trained_bench; R0=$? ;;
+    *) trained_proof; R0=$?; trained_bench || R0=1 ;;
+  esac
+  echo "phase 0 (trained checkpoint) rc=$R0"
+  if [ "$ONLY" != all ]; then
+    cp "$WORK"/results.jsonl "$WORK"/bench_trained.json "$RES/" 2>/dev/null
+    tar -czf "$RES/gpu-results.tar.gz" -C "$WORK" .
+    summary_trained
+    exit $R0
+  fi
+fi
 
 # vLLM's start-up memory profiling fails when another vLLM on the same GPU changes its memory
 # use meanwhile, so starts never overlap on a GPU. Phase 1: the engine proof, TP over every GPU,
@@ -94,9 +139,10 @@ echo "phase 2 took $(( $(date +%s) - t0 )) s: pytest remote rc=$R2"
 
 tar -czf "$RES/gpu-results.tar.gz" -C "$WORK" .
 cp "$WORK/results.jsonl" "$RES/" 2>/dev/null
+[ "$ONLY" = all ] && { echo "===== trained checkpoint ====="; summary_trained; }
 echo "===== pytest (engine) ====="; grep -E "^(tests/|E   |FAILED|ERROR tests)" "$WORK/pytest_engine.log" | cut -c1-300 | head -40
 echo "===== pytest (remote) ====="; grep -E "^(tests/|E   |FAILED|ERROR tests)" "$WORK/pytest_remote.log" | cut -c1-300 | head -20
 echo "===== results ====="; cat "$WORK/results.jsonl" 2>/dev/null
 echo "===== ask --mtp 0 ====="; grep -v "^\(INFO\|WARNING\|DEBUG\|(\)" "$WORK/ask_mtp0.err" | tail -8; cat "$WORK/ask_mtp0.json" 2>/dev/null
 echo "===== bench --mtp 3 ====="; grep -v "^\(INFO\|WARNING\|DEBUG\|(\)" "$WORK/bench.log" | tail -12
-[ $R1 = 0 ] && [ $R2 = 0 ]
+[ $R1 = 0 ] && [ $R2 = 0 ] && [ "${R0:-0}" = 0 ]

@@ -152,7 +152,9 @@ def test_profiling_dummy_video_still_parses_where_the_patch_is_active(engine):
 
     host, _, _ = engine
     model_config = host.engine.async_llm.model_config
-    dummy = MULTIMODAL_REGISTRY.get_dummy_mm_inputs(model_config, mm_counts={"video": 1})
+    # vLLM 0.33: the registry builds the processor, the processor builds the profiling inputs
+    processor = MULTIMODAL_REGISTRY.create_processor(model_config)
+    dummy = processor.get_dummy_mm_inputs({"video": 1})
     assert dummy["mm_placeholders"]["video"]
 
 
