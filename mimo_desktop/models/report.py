@@ -139,8 +139,11 @@ def _layout_lines(config: ModelConfig) -> list[str]:
                      f"{shape.fused_qkv_chunks} chunks, which vLLM 0.33.0 re-shards for any size below)")
     sizes = tensor_parallel_sizes(shape)
     if sizes:
-        words = ", ".join(str(s) for s in sizes[:-1]) + (" or " if len(sizes) > 1 else "") + str(sizes[-1])
-        lines.append(f"Tensor parallel: vLLM 0.33.0 can split it over {words} GPUs")
+        if len(sizes) == 1:
+            lines.append("Tensor parallel: vLLM 0.33.0 can run it on 1 GPU only (no other size divides it)")
+        else:
+            words = ", ".join(str(s) for s in sizes[:-1]) + " or " + str(sizes[-1])
+            lines.append(f"Tensor parallel: vLLM 0.33.0 can split it over {words} GPUs")
     return lines
 
 

@@ -102,3 +102,12 @@ def test_layout_b_dequantizes_to_layout_a(built):
             assert torch.equal(got, ref), name
     assert quantized > 3 * trained_mimo.LAYERS
     assert config["quantization_config"]["weight_block_size"] == [128, 128]
+
+
+def test_folder_check_says_the_fp8_layout_runs_on_one_gpu_only(built):
+    from mimo_desktop.models.folder_check import check_model_folder
+
+    report = check_model_folder(built["fp8"])
+    assert report.can_start, report.problems
+    # experts 128 wide are a single 128-row FP8 block: vLLM 0.33 refuses to split them over 2 or more GPUs
+    assert "Tensor parallel: vLLM 0.33.0 can run it on 1 GPU only (no other size divides it)" in report.summary_lines()
