@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("vllm", "remote"), default="vllm")
     g = p.add_argument_group("embedded vLLM engine")
     g.add_argument("--model", type=Path, help="local MiMo-V2.5 model folder")
-    g.add_argument("--tp", type=int, default=None, help="tensor parallel size (default: every visible GPU)")
+    g.add_argument("--tp", type=int, default=None, help="tensor parallel size (default: every visible GPU, rounded down to a power of two)")
     g.add_argument("--pp", type=int, default=1, help="pipeline parallel size")
     g.add_argument("--mtp", type=int, default=1, help="MTP speculative tokens, 1-3; 0 turns MTP off")
     g.add_argument("--executor", choices=("mp", "ray"), default="mp")

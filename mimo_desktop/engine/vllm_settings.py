@@ -35,7 +35,7 @@ class SettingsError(EngineError):
 @dataclass(frozen=True)
 class VllmSettings:
     model_dir: Path
-    tensor_parallel: int | None = None  # None: every visible GPU
+    tensor_parallel: int | None = None  # None: every visible GPU, rounded down to a power of two
     pipeline_parallel: int = 1
     executor_backend: ExecutorBackend = "mp"  # "ray" for several machines
     mtp: bool = True
@@ -152,7 +152,10 @@ def resolve_tensor_parallel(settings: VllmSettings, gpus: int) -> int:
     if gpus < 1:
         raise SettingsError("No CUDA GPU is visible: the embedded engine needs at least one NVIDIA GPU. "
                             "Use a remote server instead (--engine remote --url ...).")
-    tp = settings.tensor_parallel or gpus // settings.pipeline_parallel or 1
+    # Default: every visible GPU, rounded down to a power of two. MiMo-V2.5's head counts (64 query heads,
+    # 4 global and 8 sliding-window KV heads, the vision tower's 8 KV heads) are powers of two, so vLLM
+    # refuses 3, 5, 6 or 7 GPUs: six GPUs run at TP 4 instead of failing at start.
+    tp = settings.tensor_parallel or 1 << ((gpus // settings.pipeline_parallel or 1).bit_length() - 1)
     if tp * settings.pipeline_parallel > gpus:
         raise SettingsError(
             f"Tensor parallel {tp} × pipeline parallel {settings.pipeline_parallel} needs "

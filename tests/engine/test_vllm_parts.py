@@ -194,8 +194,10 @@ def test_model_folder_problems_are_named(tmp_path, omni_dir):
                             "is missing.",)
 
 
-@pytest.mark.parametrize("tp, pp, gpus, expected", [(None, 1, 4, 4), (None, 2, 4, 2), (2, 1, 4, 2)])
-def test_tensor_parallel_defaults_to_every_gpu(tmp_path, tp, pp, gpus, expected):
+@pytest.mark.parametrize("tp, pp, gpus, expected", [(None, 1, 4, 4), (None, 2, 4, 2), (2, 1, 4, 2), (None, 1, 1, 1),
+                                                    (None, 1, 6, 4), (None, 1, 3, 2), (None, 1, 8, 8),
+                                                    (None, 2, 6, 2), (3, 1, 4, 3)])
+def test_tensor_parallel_defaults_to_every_gpu_in_a_power_of_two(tmp_path, tp, pp, gpus, expected):
     settings = VllmSettings(model_dir=tmp_path, tensor_parallel=tp, pipeline_parallel=pp)
     assert resolve_tensor_parallel(settings, gpus) == expected
 
