@@ -168,7 +168,7 @@ def test_gpu_setup_installs_the_packaged_app_with_the_gpu_extra(root: Path, tmp_
     with zipfile.ZipFile(wheels[0]) as wheel:
         metadata = wheel.read(f"mimo_desktop-{__version__}.dist-info/METADATA").decode()
         assert "mimo_desktop/__main__.py" in wheel.namelist()
-    assert re.search(r"^Requires-Dist: vllm==0\.26\.0; extra == \"gpu\"$", metadata, flags=re.M), metadata
+    assert re.search(r"^Requires-Dist: vllm==0\.33\.0; extra == \"gpu\"$", metadata, flags=re.M), metadata
 
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "PYTHON": sys.executable}
     done = subprocess.run([str(root / "usr/bin/mimo-desktop-gpu-setup"), "--dry-run"], env=env,
