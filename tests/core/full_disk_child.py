@@ -5,9 +5,10 @@ what it could do, as JSON.
 """
 
 import json
-import os
 import sys
 from pathlib import Path
+
+from disk_fill import fill_disk
 
 from mimo_desktop.core.conversation import Role
 from mimo_desktop.core.errors import StoreError
@@ -22,13 +23,7 @@ def main() -> None:
         conv = store.create_conversation(title)
         store.add_message(conv.id, Role.USER, f"hello from {title}")
     store.close()
-    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"x" * 512)
-    except OSError:
-        pass
-    os.close(fd)
+    fill_disk(disk)
     store = Store.open(home)
     result = {"read_only": store.read_only_reason,
               "threads": [[m.text for m in store.thread(c.id)] for c in store.conversations()]}

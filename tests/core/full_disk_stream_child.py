@@ -6,11 +6,12 @@ so the checks run here).
 """
 
 import json
-import os
 import sqlite3
 import sys
 import threading
 from pathlib import Path
+
+from disk_fill import fill_disk
 
 from mimo_desktop.core.conversation import MessageState, Role
 from mimo_desktop.core.store import Store
@@ -38,14 +39,7 @@ def main() -> None:
     store.on_status = on_status
     conv = store.create_conversation("a full disk")
     answer = store.add_message(conv.id, Role.ASSISTANT, "", state=MessageState.STREAMING)
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"x" * 512)
-    except OSError:
-        pass
-    os.close(fd)
+    filler = fill_disk(disk)
     writer = StreamWriter(store, answer.id, interval_s=0.0)
     for i in range(3000):
         writer.append(f"word{i} ")
