@@ -433,10 +433,10 @@ class ChatController(QObject):
         self.window.chat.shutdown()
         if self._engine_parts is not None:
             self.history_media.shutdown()
+        self.outbox.shutdown()  # before the composer: its scratch folder holds sources of copies still queued
         stop_composer = getattr(self.window.composer, "shutdown", None)
         if stop_composer is not None:
             stop_composer()
-        self.outbox.shutdown()
         if self._engine_parts is not None:
             self.bridge.shutdown()
 

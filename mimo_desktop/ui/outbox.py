@@ -30,6 +30,7 @@ class AttachmentSaver(QObject):
         self._background = Background(self, max_workers=1, name="mimo-attachment-copy")
         self._cache: Any = None
         self._cache_lock = threading.Lock()
+        self._cache_writes: list = []  # Background tasks writing prepared media to disk: dropped at quitting
 
     @property
     def cache(self) -> Any:
@@ -45,7 +46,8 @@ class AttachmentSaver(QObject):
         """Sent items stay prepared for the next turns: in memory now, on disk in the background."""
         for item in items:
             self.cache.put(item, disk=False)
-            self._background.run(self.cache.put, item, on_error=self._on_cache_failed)
+            self._cache_writes = [t for t in self._cache_writes if t.future is None or not t.future.done()]
+            self._cache_writes.append(self._background.run(self.cache.put, item, on_error=self._on_cache_failed))
 
     def readable_path(self, attachment: Any) -> Path:
         """Where an attachment's bytes are now: its stored copy, or the original while the copy runs."""
@@ -92,8 +94,13 @@ class AttachmentSaver(QObject):
         return self._background.is_busy()
 
     def shutdown(self) -> None:
-        """Waits for a running copy (the question is safe either way; this saves the file too)."""
-        self._background.shutdown(wait=True)
+        """Finishes every copy, the queued ones too: a pasted picture's or a capture's source is in the
+        composer's scratch folder, deleted right after this, so a dropped copy would lose the file the
+        question names. Only the prepared-media cache writes still queued are dropped (a decode next time)."""
+        for task in self._cache_writes:
+            task.cancel()
+        self._cache_writes.clear()
+        self._background.shutdown(wait=True, cancel_queued=False)
 
     def _on_copy_failed(self, exc: BaseException) -> None:
         self.failed.emit(f"An attachment could not be saved: {exc}")

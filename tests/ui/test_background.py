@@ -79,3 +79,20 @@ def test_shutdown_stops_running_work_waits_for_it_and_delivers_nothing(qtbot):
     assert results == []  # neither the stopped result nor the queued task
     with pytest.raises(RuntimeError):
         runner.run(lambda: None)
+
+
+def test_shutdown_can_let_queued_work_finish(qtbot):
+    runner = Background(max_workers=1)
+    started, release, ran = threading.Event(), threading.Event(), []
+
+    def first(task):
+        started.set()
+        release.wait(5)
+        ran.append(("first", task.stopping))
+
+    runner.run(first)
+    runner.run(lambda: ran.append(("queued", False)))
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    runner.shutdown(cancel_queued=False)
+    assert ran == [("first", False), ("queued", False)]  # not told to stop, and the queued one still ran
