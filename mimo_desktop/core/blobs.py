@@ -111,6 +111,11 @@ class BlobStore:
             return None
         return source if source.is_file() else None
 
+    def pending_sources(self) -> list[Path]:
+        """The originals of every copy still to be finished (files that must not be deleted yet)."""
+        records = sorted((self.root / ".pending").glob("*.json")) if self.root.is_dir() else []
+        return [source for record in records if (source := self.pending_source(record.stem)) is not None]
+
     def complete(self, sha256: str, source: Path | None = None) -> None:
         """Copy the reserved file in (runs in the background); a file changed since it was attached is refused."""
         source = source or self.pending_source(sha256)

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,12 +114,16 @@ class DraftBook:
             raise DraftError(f"Your unsent drafts could not be saved to {self.path}: {exc.strerror or exc}. "
                              "They stay in the window while it is open.") from exc
 
-    def prune(self) -> None:
-        """Delete kept copies no draft names any more (at start-up, before anything is being sent)."""
+    def prune(self, in_use: Iterable[Path] = ()) -> None:
+        """Delete kept copies no draft names any more (at start-up, before anything is being sent).
+
+        ``in_use``: files still needed elsewhere (the source of a sent attachment whose copy into the
+        store a quit or kill interrupted); their folders are kept until the copy is done."""
         named = {Path(f).parent for d in self._drafts.values() for f in d.files}
+        named = {folder.resolve() for folder in named | {Path(f).parent for f in in_use}}
         with contextlib.suppress(OSError):
             for folder in self.kept.iterdir():
-                if folder not in named:
+                if folder.resolve() not in named:
                     shutil.rmtree(folder, ignore_errors=True)
 
     def _keep(self, path: Path) -> Path:

@@ -65,13 +65,14 @@ class ChatController(QObject):
         lst.searchChanged.connect(self.search)
         window.composer.sendRequested.connect(self.send)
         window.exportRequested.connect(self.export_current)
-        self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
-        self.drafts.draftLeft.connect(window.conversations.set_draft)
-        self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         from .outbox import AttachmentSaver
 
         self.outbox = AttachmentSaver(store.blobs, self)
         self.outbox.failed.connect(window.show_notice)
+        self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self,
+                                  in_use=store.blobs.pending_sources())
+        self.drafts.draftLeft.connect(window.conversations.set_draft)
+        self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         self.outbox.recover()
         self.refresh_list()
         convs = self.store.conversations()

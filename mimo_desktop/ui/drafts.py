@@ -7,7 +7,7 @@ It uses only the composer's public side: text, attachments, add_files, clear_att
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -22,7 +22,8 @@ _NOTHING_SHOWN = object()  # before the first follow(): even "no conversation" h
 class DraftKeeper(QObject):
     draftLeft = Signal(int, str)  # conversation id, its draft's line ("" for none): for the sidebar
 
-    def __init__(self, book: DraftBook, composer, notice: Callable[[str], None], parent: QObject | None = None):
+    def __init__(self, book: DraftBook, composer, notice: Callable[[str], None], parent: QObject | None = None,
+                 *, in_use: Iterable[Path] = ()):
         super().__init__(parent)
         self.book = book
         self._composer = composer
@@ -35,7 +36,7 @@ class DraftKeeper(QObject):
         composer.attachmentsChanged.connect(self._on_changed)
         if book.note:
             notice(book.note)
-        book.prune()
+        book.prune(in_use)  # a sent draft's copy still pending keeps its file
 
     def follow(self, conversation_id: int | None) -> None:
         """The window now shows ``conversation_id``: keep the draft of the one it showed, show this one's."""

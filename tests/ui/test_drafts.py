@@ -190,3 +190,31 @@ def test_the_sidebar_marks_conversations_that_hold_a_draft(qtbot, window, store,
     accent = sum(1 for x in range(rect.left(), rect.left() + 60)
                  if abs(image.pixelColor(x, y).hue() - link.hue()) < 25 and image.pixelColor(x, y).saturation() > 60)
     assert accent > 3, "no “Draft:” label in the accent colour"
+
+
+def test_a_restored_draft_sent_just_before_a_kill_keeps_its_pasted_picture(qtbot, window, store, monkeypatch):
+    """Session 1 keeps a pasted picture in its draft; session 2 sends it and dies before the copy; session 3
+    must still find the draft's copy of the picture to finish that copy (its draft is gone, sent)."""
+    from composer.helpers import wait_prepared
+
+    conv = chat(store, "pasted")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    picture = QImage(40, 30, QImage.Format.Format_RGB32)
+    picture.fill(QColor("teal"))
+    window.composer.add_image(picture)
+    again = restart(qtbot, window, store)
+    wait_prepared(qtbot, again.composer, 1)
+    [restored] = again.composer.attachments()
+    # the app is killed right after the question is saved, before its background copy runs
+    monkeypatch.setattr(again.controller.outbox, "copy_in_background", lambda shas: None)
+    again.composer.edit.setPlainText("what colour?")
+    again.composer.send_button.click()
+    [attachment] = store.thread(conv.id)[-1].attachments
+    assert not store.blobs.has(attachment.sha256) and restored.path.is_file()
+    again.controller.shutdown()
+
+    third = restart(qtbot, again, store)
+    qtbot.waitUntil(lambda: store.blobs.has(attachment.sha256), timeout=10_000)  # the copy is finished
+    assert store.attachment_path(attachment).read_bytes() == restored.path.read_bytes()
+    third.controller.shutdown()
