@@ -52,7 +52,10 @@ class DraftKeeper(QObject):
         self.save()
 
     def adopt(self, conversation_id: int) -> None:
-        """The conversation was just made from what the composer holds (the first send): it is that one's now."""
+        """The conversation was just made from what the composer holds (the first send): it is that one's now,
+        no longer the draft of "no conversation" (else it came back once the last conversation was deleted)."""
+        if self._conversation_id is None:
+            self.book.put(None, Draft())
         self._conversation_id = conversation_id
 
     def summaries(self) -> dict[int, str]:

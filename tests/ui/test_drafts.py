@@ -218,3 +218,16 @@ def test_a_restored_draft_sent_just_before_a_kill_keeps_its_pasted_picture(qtbot
     qtbot.waitUntil(lambda: store.blobs.has(attachment.sha256), timeout=10_000)  # the copy is finished
     assert store.attachment_path(attachment).read_bytes() == restored.path.read_bytes()
     third.controller.shutdown()
+
+
+def test_the_first_question_once_sent_does_not_come_back_as_a_draft(qtbot, window, store, mimo_home):
+    type_into(qtbot, window, "my very first question")
+    qtbot.waitUntil(lambda: (mimo_home / "drafts.json").is_file()
+                    and "new" in json.loads((mimo_home / "drafts.json").read_text()), timeout=3000)
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    [conv] = store.conversations()
+    assert store.thread(conv.id)[0].text == "my very first question"
+    assert json.loads((mimo_home / "drafts.json").read_text()) == {}
+    window.controller.delete_conversation(conv.id)
+    assert window.controller.current_id is None
+    assert window.composer.text() == ""  # not the question already sent
