@@ -72,7 +72,7 @@ class PreparedCache:
             if hit is not None:
                 self._memory.move_to_end(key)
                 item = hit[0]
-                return item if source is None or item.source == source else dataclasses.replace(item, source=source)
+                return item if source is None or item.source == source else _moved(item, source)
         item = self._load(key, source)
         if item is not None:
             self._remember(key, item)
@@ -177,23 +177,16 @@ def _load_part(meta: dict, folder: Path, name: str, source: Path | None, key: tu
                track: PreparedMedia | None = None) -> PreparedMedia:
     import torch
 
-    from mimo_desktop.media import openai_parts
-
     details = meta["details"]
     if meta["kind"] == "video":
         # copy-on-write maps: nothing is read until vLLM reads it, and the tensors stay writable
         frames = torch.from_numpy(np.load(folder / f"{name}-frames.npy", mmap_mode="c"))
         times = torch.from_numpy(np.load(folder / f"{name}-times.npy", mmap_mode="c"))
         data: Any = (frames, times)
-        mime = meta["mime"] or "video/" + details.get("format", "mp4")
-        part = openai_parts.LazyPart(lambda: openai_parts.video_part(mime, source, None))
+        part = _file_part("video", {**details, "mime": meta["mime"]}, source, data)
     else:
-        mono = np.load(folder / f"{name}-audio.npy", mmap_mode="c")
-        rate = int(meta["rate"])
-        data = (mono, rate)
-        path = source if meta.get("from_file") else None
-        fmt = details.get("format", "wav")
-        part = openai_parts.LazyPart(lambda: openai_parts.audio_part(path, None, fmt, mono, rate))
+        data = (np.load(folder / f"{name}-audio.npy", mmap_mode="c"), int(meta["rate"]))
+        part = _file_part("audio", details, source if meta.get("from_file") else None, data)
     return PreparedMedia(
         kind=meta["kind"], tokens=int(meta["tokens"]), vllm_data=data, openai_part=part,
         source=source if meta.get("from_file") else None, sha256=key[0],
@@ -202,3 +195,25 @@ def _load_part(meta: dict, folder: Path, name: str, source: Path | None, key: tu
         duration_s=meta["duration_s"], details=details, estimate=bool(meta["estimate"]),
         audio_track=track, settings=key[1],
     )
+
+
+def _file_part(kind: str, details: dict, source: Path | None, data: Any) -> Any:
+    """The remote engine's content part of a video or sound, read from ``source`` when it is sent."""
+    from mimo_desktop.media import openai_parts
+
+    if kind == "video":
+        mime = details.get("mime") or "video/" + details.get("format", "mp4")
+        return openai_parts.LazyPart(lambda: openai_parts.video_part(mime, source, None))
+    mono, rate = data
+    fmt = details.get("format", "wav")
+    return openai_parts.LazyPart(lambda: openai_parts.audio_part(source, None, fmt, mono, rate))
+
+
+def _moved(item: PreparedMedia, source: Path) -> PreparedMedia:
+    """A memory hit whose file is now elsewhere (the stored copy, the original moved): the content part
+    reads the new place, and measures it again, instead of the one it was prepared from.
+    A picture's part holds its bytes; one prepared from bytes, not a file, has nothing to read."""
+    if item.kind == "image" or item.source is None:
+        return dataclasses.replace(item, source=source)
+    return dataclasses.replace(item, source=source,
+                               openai_part=_file_part(item.kind, item.details, source, item.vllm_data))

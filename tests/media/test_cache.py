@@ -77,3 +77,21 @@ def test_sweep_removes_entries_of_attachments_that_are_gone(media_files, tiny_co
     assert fresh.get(kept.sha256, tiny_config) is not None and fresh.get(gone.sha256, tiny_config) is None
     cache.clear()
     assert not (tmp_path / "prepared").exists()
+
+
+@pytest.mark.parametrize("name, key", [("clip.mp4", "video_url"), ("tone.mp3", "input_audio")])
+def test_a_memory_hit_reads_the_file_where_it_is_now(media_files, tiny_config, tmp_path, name, key):
+    """Sent, then the original moved away: the next turn to a remote server reads the stored copy."""
+    original = tmp_path / name
+    original.write_bytes(media_files[name].read_bytes())
+    item = prepare(original, tiny_config)
+    cache = PreparedCache(None)
+    cache.put(item)
+    stored = tmp_path / "stored-copy"
+    original.rename(stored)
+    again = cache.get(item.sha256, tiny_config, stored)
+    assert again.source == stored
+    inner = again.openai_part[key]
+    url = inner["url"] if key == "video_url" else inner["data"]
+    assert url.size == stored.stat().st_size
+    assert base64.b64decode(str(url).split(",", 1)[-1]) == stored.read_bytes()  # no FileNotFoundError
