@@ -36,7 +36,7 @@ from .attachments import (
     file_dialog_filter,
     guess_kind,
 )
-from .media_worker import MediaResult, MediaWorker
+from .media_worker import MediaResult, MediaWorker, MemoryReturn
 from .message_edit import MessageEdit, local_files
 
 class Composer(QWidget):
@@ -64,6 +64,7 @@ class Composer(QWidget):
         self._scratch = ScratchFolder()
         self._capture_dialog: QWidget | None = None
         self._worker = MediaWorker(self)
+        self._memory = MemoryReturn(self)
         self._worker.prepared.connect(self._on_prepared)
         self._worker.estimated.connect(self._on_estimated)
         self._worker.progressed.connect(self._on_progressed)
@@ -161,9 +162,12 @@ class Composer(QWidget):
     def attachments(self) -> list[DraftAttachment]:
         return list(self._drafts.values())
 
-    def clear_attachments(self) -> None:
-        for chip_id in list(self._drafts):
-            self._remove(chip_id)
+    def clear_attachments(self, *, give_back: bool = True) -> None:
+        """Remove every chip; ``give_back``: return the freed decoder buffers to the system (once for all,
+        off the GUI thread). Not after a send: the sent items stay prepared in the cache, nothing is freed."""
+        held = [self._drop(chip_id) for chip_id in list(self._drafts)]
+        if held:
+            self._after_removal(give_back and any(held))
 
     def set_model_dir(self, path: Path | None) -> None:
         """Which model's processor config prices the attachments (None: built-in defaults, estimates)."""
@@ -180,6 +184,7 @@ class Composer(QWidget):
         if self._capture_dialog is not None:
             self._capture_dialog.close()
         self._worker.shutdown()
+        self._memory.shutdown()
         self._scratch.remove()
 
     # ------------------------------------------------------------------ adding files
@@ -318,13 +323,19 @@ class Composer(QWidget):
 
     @Slot(int)
     def _remove(self, chip_id: int) -> None:
-        if self._drafts.pop(chip_id, None) is None:
-            return
+        if chip_id in self._drafts:
+            self._after_removal(self._drop(chip_id))
+
+    def _drop(self, chip_id: int) -> bool:
+        """Take a chip away; True when it held prepared (or half-decoded) media."""
+        draft = self._drafts.pop(chip_id)
         self._worker.cancel(chip_id)
         self.strip.remove_chip(chip_id)
-        from mimo_desktop.media.memory import give_back_memory  # no torch: gc and malloc_trim
+        return draft.prepared is not None or draft.preparing
 
-        give_back_memory()  # the decoder's freed buffers go back to the system, not only to the heap
+    def _after_removal(self, freed: bool) -> None:
+        if freed:
+            self._memory.soon()  # the decoder's freed buffers go back to the system, not only to the heap
         self._refresh()
         self.attachmentsChanged.emit()
 
@@ -390,4 +401,4 @@ class Composer(QWidget):
     def clear_sent(self) -> None:
         """The question was saved: empty the text and the chips for the next one."""
         self.edit.clear()
-        self.clear_attachments()
+        self.clear_attachments(give_back=False)

@@ -205,3 +205,34 @@ class MediaWorker(QObject):
         if self._configs.pop(request_id, None) is not task:
             return
         self.configLoaded.emit(request_id, *out)
+
+
+class MemoryReturn(QObject):
+    """Freed decoder buffers handed back to the system (``give_back_memory``: gc and malloc_trim, ~0.3 s)
+    on a worker, not the GUI thread; removals meanwhile share one more run, however many chips went."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._background = Background(self, max_workers=1, name="mimo-give-back")
+        self._running = self._again = False
+
+    def soon(self) -> None:
+        if self._running:
+            self._again = True
+            return
+        from mimo_desktop.media.memory import give_back_memory  # no torch
+
+        try:
+            self._background.run(give_back_memory, on_done=self._done, on_error=self._done)
+        except RuntimeError:
+            return  # shut down: the process is ending anyway
+        self._running = True
+
+    def _done(self, _result: object = None) -> None:
+        self._running = False
+        if self._again:
+            self._again = False
+            self.soon()
+
+    def shutdown(self) -> None:
+        self._background.shutdown()
