@@ -272,6 +272,7 @@ class ChatController(QObject):
         if self.current_id is None:
             conv = self._guard(self.store.create_conversation, title_from(text))
             if conv is FAILED:
+                self.outbox.unreserve(stored)
                 self._restore_draft(editing)
                 return
             self.current_id = conv.id
@@ -284,6 +285,7 @@ class ChatController(QObject):
         user = self._guard(lambda: self.store.add_message(self.current_id, Role.USER, text,
                                                           attachments=stored, **parent))
         if user is FAILED:
+            self.outbox.unreserve(stored)
             self._restore_draft(editing)
             return
         self.outbox.copy_in_background([a.sha256 for a in stored])
