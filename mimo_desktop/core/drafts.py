@@ -114,6 +114,11 @@ class DraftBook:
             raise DraftError(f"Your unsent drafts could not be saved to {self.path}: {exc.strerror or exc}. "
                              "They stay in the window while it is open.") from exc
 
+    def keep_only(self, conversations: Iterable[int]) -> None:
+        """Forget the drafts of conversations that are gone (deleted in an earlier session: no undo left)."""
+        live = {str(c) for c in conversations}
+        self._drafts = {key: d for key, d in self._drafts.items() if key == NEW or key in live}
+
     def prune(self, in_use: Iterable[Path] = ()) -> None:
         """Delete kept copies no draft names any more (at start-up, before anything is being sent).
 

@@ -69,8 +69,10 @@ class ChatController(QObject):
 
         self.outbox = AttachmentSaver(store.blobs, self)
         self.outbox.failed.connect(window.show_notice)
+        live = self._guard(store.conversations)
         self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self,
-                                  in_use=store.blobs.pending_sources())
+                                  in_use=store.blobs.pending_sources(),
+                                  conversations=None if live is FAILED else [c.id for c in live])
         self.drafts.draftLeft.connect(window.conversations.set_draft)
         self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         self.outbox.recover()

@@ -23,7 +23,7 @@ class DraftKeeper(QObject):
     draftLeft = Signal(int, str)  # conversation id, its draft's line ("" for none): for the sidebar
 
     def __init__(self, book: DraftBook, composer, notice: Callable[[str], None], parent: QObject | None = None,
-                 *, in_use: Iterable[Path] = ()):
+                 *, in_use: Iterable[Path] = (), conversations: Iterable[int] | None = None):
         super().__init__(parent)
         self.book = book
         self._composer = composer
@@ -36,6 +36,8 @@ class DraftKeeper(QObject):
         composer.attachmentsChanged.connect(self._on_changed)
         if book.note:
             notice(book.note)
+        if conversations is not None:
+            book.keep_only(conversations)  # a deleted conversation's draft, and its copies, go at the next start
         book.prune(in_use)  # a sent draft's copy still pending keeps its file
 
     def follow(self, conversation_id: int | None) -> None:

@@ -231,3 +231,24 @@ def test_the_first_question_once_sent_does_not_come_back_as_a_draft(qtbot, windo
     window.controller.delete_conversation(conv.id)
     assert window.controller.current_id is None
     assert window.composer.text() == ""  # not the question already sent
+
+
+def test_the_draft_of_a_deleted_conversation_is_gone_after_a_restart(qtbot, window, store, mimo_home):
+    kept, deleted = chat(store, "kept"), chat(store, "deleted")
+    window.controller.refresh_list()
+    window.controller.open_conversation(kept.id)
+    type_into(qtbot, window, "still wanted")
+    window.controller.open_conversation(deleted.id)
+    type_into(qtbot, window, "about to go")
+    picture = QImage(40, 30, QImage.Format.Format_RGB32)
+    picture.fill(QColor("purple"))
+    window.composer.add_image(picture)
+    window.controller.delete_conversation(deleted.id)
+    window.controller.undo_delete(deleted.id)  # undo within the session brings the draft back
+    assert window.composer.text() == "about to go"
+    window.controller.delete_conversation(deleted.id)
+    again = restart(qtbot, window, store)
+    saved = json.loads((mimo_home / "drafts.json").read_text())
+    assert str(deleted.id) not in saved and saved[str(kept.id)]["text"] == "still wanted"
+    assert not list((mimo_home / "drafts").iterdir())  # its copy of the pasted picture too
+    again.controller.shutdown()
