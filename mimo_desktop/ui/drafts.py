@@ -2,7 +2,9 @@
 
 The keeper follows the conversation the window shows. It writes the drafts a second after the typing stops,
 when the conversation changes, after a send and at shutdown (before the composer deletes its scratch files).
-It uses only the composer's public side: text, attachments, add_files, clear_attachments.
+Within a session a draft's chips are kept as they are (prepared, previews, a long file's go-ahead) and come
+back without decoding again; ``drafts.json`` carries the files' names across restarts.
+It uses only the composer's public side: text, kept_chips, restore_chips, add_files, clear_attachments.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QTextCursor
 
-from mimo_desktop.core.drafts import Draft, DraftBook, DraftError, summary
+from mimo_desktop.core.drafts import Draft, DraftBook, DraftError, draft_key, summary
 
 SAVE_AFTER_MS = 1000
 _NOTHING_SHOWN = object()  # before the first follow(): even "no conversation" has a draft to show
@@ -30,6 +32,7 @@ class DraftKeeper(QObject):
         self._notice = notice
         self._conversation_id: int | None | object = _NOTHING_SHOWN
         self._loading = False
+        self._chips: dict[str, list] = {}  # draft key -> the composer's chips when it was left (this session)
         self._timer = QTimer(self, singleShot=True, interval=SAVE_AFTER_MS)
         self._timer.timeout.connect(self.save)
         composer.edit.textChanged.connect(self._on_changed)
@@ -50,7 +53,7 @@ class DraftKeeper(QObject):
             self.draftLeft.emit(left, summary(self.book.get(left)))
         if conversation_id is not None:
             self.draftLeft.emit(conversation_id, "")  # open: its draft is in the composer, not the list
-        self._show(self.book.get(conversation_id))
+        self._show(self.book.get(conversation_id), self._chips.get(draft_key(conversation_id)))
         self.save()
 
     def adopt(self, conversation_id: int) -> None:
@@ -58,6 +61,7 @@ class DraftKeeper(QObject):
         no longer the draft of "no conversation" (else it came back once the last conversation was deleted)."""
         if self._conversation_id is None:
             self.book.put(None, Draft())
+            self._chips.pop(draft_key(None), None)
         self._conversation_id = conversation_id
 
     def summaries(self) -> dict[int, str]:
@@ -86,21 +90,29 @@ class DraftKeeper(QObject):
     def _capture(self) -> None:
         if self._conversation_id is _NOTHING_SHOWN:
             return
-        files = tuple(Path(d.path) for d in self._composer.attachments())
-        self.book.put(self._conversation_id, Draft(self._composer.text(), files))
+        chips = self._composer.kept_chips()
+        self._chips[draft_key(self._conversation_id)] = chips
+        self.book.put(self._conversation_id, Draft(self._composer.text(), tuple(Path(d.path) for d, _ in chips)))
 
-    def _show(self, draft: Draft) -> None:
+    def _show(self, draft: Draft, chips: list | None) -> None:
+        """``chips``: the conversation's chips as they were left this session; else its files, prepared anew."""
         self._loading = True
         try:
-            self._composer.clear_attachments()
+            self._composer.clear_attachments(give_back=False)  # the chips left stay prepared, in _chips
             self._composer.edit.setPlainText(draft.text)
             self._composer.edit.moveCursor(QTextCursor.MoveOperation.End)
-            present = [f for f in draft.files if f.is_file()]
-            if present:
-                self._composer.add_files(present)
+            if chips is not None:
+                files = [Path(d.path) for d, _ in chips]
+                present = [f for f in files if f.is_file()]
+                self._composer.restore_chips([c for c in chips if Path(c[0].path) in present])
+            else:
+                files = list(draft.files)
+                present = [f for f in files if f.is_file()]
+                if present:
+                    self._composer.add_files(present)
         finally:
             self._loading = False
-        missing = [f for f in draft.files if f not in present]
+        missing = [f for f in files if f not in present]
         if missing:
             names = ", ".join(str(f) for f in missing)
             self._notice(f"Your draft named {names}, which is no longer there; the rest of the draft is back.")

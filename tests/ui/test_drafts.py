@@ -252,3 +252,23 @@ def test_the_draft_of_a_deleted_conversation_is_gone_after_a_restart(qtbot, wind
     assert str(deleted.id) not in saved and saved[str(kept.id)]["text"] == "still wanted"
     assert not list((mimo_home / "drafts").iterdir())  # its copy of the pasted picture too
     again.controller.shutdown()
+
+
+def test_coming_back_to_a_draft_shows_its_attachments_prepared_at_once(qtbot, window, store, photo):
+    """A switch is not a new attach: the prepared picture comes back as it was, not decoded again."""
+    from composer.helpers import chip, wait_prepared
+
+    a, b = chat(store, "A"), chat(store, "B")
+    window.controller.refresh_list()
+    window.controller.open_conversation(a.id)
+    window.composer.add_files([photo])
+    wait_prepared(qtbot, window.composer, 1)
+    [before] = window.composer.attachments()
+    shown = chip(window.composer).detail.text()
+    window.controller.open_conversation(b.id)
+    assert window.composer.attachments() == []
+    window.controller.open_conversation(a.id)
+    [after] = window.composer.attachments()
+    assert after.prepared is before.prepared and not after.preparing  # no new decode
+    assert chip(window.composer).detail.text() == shown != "Preparing…"
+    assert window.composer.send_button.isEnabled()
