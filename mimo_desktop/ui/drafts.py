@@ -10,12 +10,15 @@ It uses only the composer's public side: text, kept_chips, restore_chips, add_fi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QTextCursor
 
 from mimo_desktop.core.drafts import Draft, DraftBook, DraftError, draft_key, summary
+
+from .background import Background
 
 SAVE_AFTER_MS = 1000
 _NOTHING_SHOWN = object()  # before the first follow(): even "no conversation" has a draft to show
@@ -33,6 +36,9 @@ class DraftKeeper(QObject):
         self._conversation_id: int | None | object = _NOTHING_SHOWN
         self._loading = False
         self._chips: dict[str, list] = {}  # draft key -> the composer's chips when it was left (this session)
+        self._copier = Background(self, max_workers=1, name="mimo-draft-copy")  # captures: not on the GUI thread
+        self._copying: set[Path] = set()
+        self._not_copied: set[Path] = set()  # copies that failed (a full disk): not tried again and again
         self._timer = QTimer(self, singleShot=True, interval=SAVE_AFTER_MS)
         self._timer.timeout.connect(self.save)
         composer.edit.textChanged.connect(self._on_changed)
@@ -83,16 +89,35 @@ class DraftKeeper(QObject):
             self._notice(str(exc))
 
     def shutdown(self) -> None:
-        """At quitting: the drafts written and synced to disk."""
-        self.save(durable=True)
+        """At quitting: the copies under way finished (the scratch files go next), the drafts synced to disk."""
+        self._copier.shutdown(wait=True, cancel_queued=False)
+        self._timer.stop()
+        self._capture(copy=True)
+        try:
+            self.book.save(durable=True)
+        except DraftError as exc:
+            self._notice(str(exc))
 
     # ------------------------------------------------------------------ internals
-    def _capture(self) -> None:
+    def _capture(self, copy: bool = False) -> None:
         if self._conversation_id is _NOTHING_SHOWN:
             return
         chips = self._composer.kept_chips()
         self._chips[draft_key(self._conversation_id)] = chips
-        self.book.put(self._conversation_id, Draft(self._composer.text(), tuple(Path(d.path) for d, _ in chips)))
+        self.book.put(self._conversation_id, Draft(self._composer.text(), tuple(Path(d.path) for d, _ in chips)),
+                      copy=copy)
+        if not copy:
+            for path in self.book.to_copy():
+                if path not in self._copying and path not in self._not_copied:
+                    self._copying.add(path)
+                    self._copier.run(self.book.make_copy, path, on_done=partial(self._copied, path),
+                                     on_error=partial(self._copied, path))
+
+    def _copied(self, path: Path, result: object) -> None:
+        self._copying.discard(path)
+        if result == path or isinstance(result, BaseException):
+            self._not_copied.add(path)
+        self.save()  # the drafts now name the copy (or, if it failed, still the original while it lasts)
 
     def _show(self, draft: Draft, chips: list | None) -> None:
         """``chips``: the conversation's chips as they were left this session; else its files, prepared anew."""

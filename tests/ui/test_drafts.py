@@ -272,3 +272,40 @@ def test_coming_back_to_a_draft_shows_its_attachments_prepared_at_once(qtbot, wi
     assert after.prepared is before.prepared and not after.preparing  # no new decode
     assert chip(window.composer).detail.text() == shown != "Preparing…"
     assert window.composer.send_button.isEnabled()
+
+
+def test_a_draft_copies_a_capture_off_the_gui_thread_and_keeps_it_across_a_restart(
+        qtbot, window, store, mimo_home, monkeypatch):
+    """A recording in the scratch folder can be large: its copy under drafts/ is made on a worker."""
+    import shutil
+    import threading
+
+    copied_on = []
+    real_copy = shutil.copyfile
+
+    def spy(src, dst, *args, **kwargs):
+        copied_on.append(threading.current_thread() is threading.main_thread())
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", spy)
+    conv = chat(store, "recorded")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    recording = window.composer.scratch_path("recording", "png")  # what a capture writes there
+    Image.new("RGB", (50, 40), (120, 20, 20)).save(recording)
+    content = recording.read_bytes()
+    window.composer.add_files([recording])
+    type_into(qtbot, window, "listen")
+
+    def kept_on_disk():
+        saved = json.loads((mimo_home / "drafts.json").read_text()) if (mimo_home / "drafts.json").is_file() else {}
+        [name] = saved.get(str(conv.id), {}).get("files", [None])
+        assert name is not None
+        assert (mimo_home / "drafts") in type(recording)(name).parents
+
+    qtbot.waitUntil(kept_on_disk, timeout=5000)  # the save timer, then the copy, then a save naming it
+    assert copied_on == [False]
+    again = restart(qtbot, window, store)
+    [restored] = again.composer.attachments()
+    assert restored.path.name == recording.name and restored.path.read_bytes() == content
+    again.controller.shutdown()
