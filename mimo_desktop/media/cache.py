@@ -6,7 +6,8 @@ every follow-up question (~6 s for a minute of 1080p). Two levels:
 - memory: a least-recently-used map bounded in bytes (the frames and samples it holds);
 - disk: the arrays as ``.npy`` files beside the attachments (``attachments/.prepared``), read back
   memory-mapped (copy-on-write), so a hit costs milliseconds and no decoding. ``sweep`` removes the
-  entries of attachments that are gone, ``clear`` all of them.
+  entries of attachments that are gone, then the least recently used ones over ``disk_bytes``;
+  ``clear`` all of them.
 
 Keys are ``sha256`` + a digest of every processor setting (the model folder included, whose
 tokenizer prices a video's timestamps). No Qt; thread-safe.
@@ -54,9 +55,10 @@ def item_bytes(item: PreparedMedia) -> int:
 
 
 class PreparedCache:
-    def __init__(self, folder: Path | None, memory_bytes: int = 512 * MB) -> None:
+    def __init__(self, folder: Path | None, memory_bytes: int = 512 * MB, disk_bytes: int = 8192 * MB) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.memory_bytes = memory_bytes
+        self.disk_bytes = disk_bytes
         self._memory: OrderedDict[tuple[str, str], tuple[PreparedMedia, int]] = OrderedDict()
         self._held = 0
         self._lock = threading.Lock()
@@ -100,15 +102,30 @@ class PreparedCache:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def sweep(self, keep: Callable[[str], bool]) -> int:
-        """Remove disk entries whose attachment ``keep(sha256)`` says is gone; returns how many."""
+        """Remove disk entries whose attachment ``keep(sha256)`` says is gone, then the least recently
+        used until the rest fit in ``disk_bytes``; returns how many."""
         if self.folder is None or not self.folder.is_dir():
             return 0
         removed = 0
+        kept = []  # (last use, bytes, entry)
         for entry in self.folder.glob("*/*"):
             sha = entry.name.split("-", 1)[0]
             if not keep(sha) or not (entry / "meta.json").is_file():
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
+                continue
+            try:
+                kept.append(((entry / "meta.json").stat().st_mtime,
+                             sum(f.stat().st_size for f in entry.iterdir()), entry))
+            except OSError:
+                continue
+        total = sum(size for _, size, _ in kept)
+        for _, size, entry in sorted(kept, key=lambda k: k[0]):
+            if total <= self.disk_bytes:
+                break
+            shutil.rmtree(entry, ignore_errors=True)
+            total -= size
+            removed += 1
         return removed
 
     # ------------------------------------------------------------ memory
@@ -154,6 +171,7 @@ class PreparedCache:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
             if meta.get("format") != _FORMAT:
                 return None
+            os.utime(entry / "meta.json")  # its last use, for sweep's least-recently-used order
             track = _load_part(meta["track"], entry, "track", None, (None, None)) if "track" in meta else None
             return _load_part(meta["item"], entry, "main", source, key, track)
         except (OSError, ValueError, KeyError, TypeError):

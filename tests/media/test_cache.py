@@ -95,3 +95,24 @@ def test_a_memory_hit_reads_the_file_where_it_is_now(media_files, tiny_config, t
     url = inner["url"] if key == "video_url" else inner["data"]
     assert url.size == stored.stat().st_size
     assert base64.b64decode(str(url).split(",", 1)[-1]) == stored.read_bytes()  # no FileNotFoundError
+
+
+def test_sweep_keeps_the_disk_cache_under_its_cap_dropping_the_least_recently_used(
+        media_files, tiny_config, tmp_path):
+    import os
+
+    items = [prepare(media_files[name], tiny_config) for name in ("tone.flac", "tone.mp3", "stereo48k.wav")]
+    cache = PreparedCache(tmp_path / "prepared")
+    for age, item in enumerate(items):
+        cache.put(item)
+        [meta] = (tmp_path / "prepared").glob(f"*/{item.sha256}-*/meta.json")
+        os.utime(meta, (1000 + age, 1000 + age))  # written in this order, long ago
+    sizes = {i.sha256: sum(f.stat().st_size for f in next((tmp_path / "prepared").glob(f"*/{i.sha256}-*")).iterdir())
+             for i in items}
+    reader = PreparedCache(tmp_path / "prepared")  # a new start: from disk
+    assert reader.get(items[0].sha256, tiny_config) is not None  # the oldest written is the latest used
+    capped = PreparedCache(tmp_path / "prepared", disk_bytes=sizes[items[0].sha256] + sizes[items[2].sha256])
+    assert capped.sweep(lambda sha: True) == 1
+    fresh = PreparedCache(tmp_path / "prepared")
+    assert fresh.get(items[1].sha256, tiny_config) is None  # the least recently used went
+    assert fresh.get(items[0].sha256, tiny_config) is not None and fresh.get(items[2].sha256, tiny_config) is not None
