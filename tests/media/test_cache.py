@@ -9,7 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mimo_desktop.media import preparation  # noqa: E402
 from mimo_desktop.media.cache import PreparedCache, item_bytes, settings_key  # noqa: E402
 from mimo_desktop.media.preparation import prepare  # noqa: E402
 
@@ -31,7 +30,10 @@ def test_a_clip_comes_back_from_disk_with_its_sound_and_no_decoding(media_files,
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(preparation, "prepare", no_decoding)
+    from mimo_desktop.media import decode_av
+
+    monkeypatch.setattr(decode_av, "decode_frames", no_decoding)  # what any decode of the clip goes through
+    monkeypatch.setattr(decode_av, "decode_audio_to_rate", no_decoding)
     again = PreparedCache(tmp_path / "prepared").get(item.sha256, tiny_config, clip)  # a new start: disk only
     assert again is not None
     _same(item, again)
