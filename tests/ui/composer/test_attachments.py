@@ -212,12 +212,12 @@ def test_the_header_cost_shows_while_the_video_is_still_being_decoded(qtbot, com
     gate = threading.Event()
     real = composer._worker._prepare
 
-    def held_after_the_header(path, config, on_estimate):
+    def held_after_the_header(path, config, on_estimate, task, confirmed):
         def announce_then_wait(cost):
             on_estimate(cost)
             gate.wait(20)  # decoding "takes long": the test lets it go on
 
-        return real(path, config, announce_then_wait)
+        return real(path, config, announce_then_wait, task, confirmed)
 
     composer._worker._prepare = held_after_the_header
     drop(composer, media / "clip.mp4")
