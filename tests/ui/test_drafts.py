@@ -36,6 +36,14 @@ def chat(store, title, text="hello"):
     return conv
 
 
+def open_chat(window, store, *chats):
+    """Conversations with one question each (a title, or (title, text)), listed; the first one open."""
+    convs = [chat(store, *(c if isinstance(c, tuple) else (c,))) for c in chats]
+    window.controller.refresh_list()
+    window.controller.open_conversation(convs[0].id)
+    return convs
+
+
 def names(composer):
     return [d.path.name for d in composer.attachments()]
 
@@ -56,9 +64,7 @@ def restart(qtbot, window, store):
 
 
 def test_switching_conversations_swaps_their_drafts(qtbot, window, store, photo):
-    a, b = chat(store, "A"), chat(store, "B")
-    window.controller.refresh_list()
-    window.controller.open_conversation(a.id)
+    a, b = open_chat(window, store, "A", "B")
     type_into(qtbot, window, "half a question for A")
     window.composer.add_files([photo])
     window.controller.open_conversation(b.id)
@@ -72,9 +78,7 @@ def test_switching_conversations_swaps_their_drafts(qtbot, window, store, photo)
 
 
 def test_quitting_keeps_the_draft_with_its_attachments_and_a_pasted_picture(qtbot, window, store, photo, mimo_home):
-    conv = chat(store, "trip")
-    window.controller.refresh_list()
-    window.controller.open_conversation(conv.id)
+    [conv] = open_chat(window, store, "trip")
     type_into(qtbot, window, "What is in these?")
     window.composer.add_files([photo])
     picture = QImage(40, 30, QImage.Format.Format_RGB32)
@@ -103,9 +107,7 @@ def test_a_draft_typed_before_any_conversation_exists_comes_back(qtbot, window, 
 
 
 def test_sending_clears_the_draft_for_good(qtbot, window, store, mimo_home):
-    conv = chat(store, "sent")
-    window.controller.refresh_list()
-    window.controller.open_conversation(conv.id)
+    [conv] = open_chat(window, store, "sent")
     type_into(qtbot, window, "on its way")
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
     assert store.thread(conv.id)[-1].text == "on its way"
@@ -116,9 +118,7 @@ def test_sending_clears_the_draft_for_good(qtbot, window, store, mimo_home):
 
 
 def test_typing_is_written_to_disk_within_seconds_without_quitting(qtbot, window, store, mimo_home):
-    conv = chat(store, "crash-safe")
-    window.controller.refresh_list()
-    window.controller.open_conversation(conv.id)
+    [conv] = open_chat(window, store, "crash-safe")
     type_into(qtbot, window, "if the app dies now")
 
     def on_disk():
@@ -130,9 +130,7 @@ def test_typing_is_written_to_disk_within_seconds_without_quitting(qtbot, window
 
 
 def test_a_vanished_file_is_named_and_the_rest_of_the_draft_comes_back(qtbot, window, store, photo):
-    conv = chat(store, "vanish")
-    window.controller.refresh_list()
-    window.controller.open_conversation(conv.id)
+    [conv] = open_chat(window, store, "vanish")
     type_into(qtbot, window, "keep this text")
     window.composer.add_files([photo])
     window.controller.shutdown()
@@ -169,9 +167,7 @@ def test_an_unreadable_drafts_file_is_kept_aside_and_said(qtbot, mimo_home, no_t
 
 
 def test_the_sidebar_marks_conversations_that_hold_a_draft(qtbot, window, store, photo):
-    a, b = chat(store, "A", "first"), chat(store, "B", "second")
-    window.controller.refresh_list()
-    window.controller.open_conversation(a.id)
+    a, b = open_chat(window, store, ("A", "first"), ("B", "second"))
     type_into(qtbot, window, "half   a")
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(window.composer.edit, "question")
@@ -197,9 +193,7 @@ def test_a_restored_draft_sent_just_before_a_kill_keeps_its_pasted_picture(qtbot
     must still find the draft's copy of the picture to finish that copy (its draft is gone, sent)."""
     from composer.helpers import wait_prepared
 
-    conv = chat(store, "pasted")
-    window.controller.refresh_list()
-    window.controller.open_conversation(conv.id)
+    [conv] = open_chat(window, store, "pasted")
     picture = QImage(40, 30, QImage.Format.Format_RGB32)
     picture.fill(QColor("teal"))
     window.composer.add_image(picture)
@@ -234,9 +228,7 @@ def test_the_first_question_once_sent_does_not_come_back_as_a_draft(qtbot, windo
 
 
 def test_the_draft_of_a_deleted_conversation_is_gone_after_a_restart(qtbot, window, store, mimo_home):
-    kept, deleted = chat(store, "kept"), chat(store, "deleted")
-    window.controller.refresh_list()
-    window.controller.open_conversation(kept.id)
+    kept, deleted = open_chat(window, store, "kept", "deleted")
     type_into(qtbot, window, "still wanted")
     window.controller.open_conversation(deleted.id)
     type_into(qtbot, window, "about to go")
@@ -258,9 +250,7 @@ def test_coming_back_to_a_draft_shows_its_attachments_prepared_at_once(qtbot, wi
     """A switch is not a new attach: the prepared picture comes back as it was, not decoded again."""
     from composer.helpers import chip, wait_prepared
 
-    a, b = chat(store, "A"), chat(store, "B")
-    window.controller.refresh_list()
-    window.controller.open_conversation(a.id)
+    a, b = open_chat(window, store, "A", "B")
     window.composer.add_files([photo])
     wait_prepared(qtbot, window.composer, 1)
     [before] = window.composer.attachments()
@@ -288,9 +278,7 @@ def test_a_draft_copies_a_capture_off_the_gui_thread_and_keeps_it_across_a_resta
         return real_copy(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(shutil, "copyfile", spy)
-    conv = chat(store, "recorded")
-    window.controller.refresh_list()
-    window.controller.open_conversation(conv.id)
+    [conv] = open_chat(window, store, "recorded")
     recording = window.composer.scratch_path("recording", "png")  # what a capture writes there
     Image.new("RGB", (50, 40), (120, 20, 20)).save(recording)
     content = recording.read_bytes()
