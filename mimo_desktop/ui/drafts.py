@@ -21,6 +21,7 @@ from mimo_desktop.core.drafts import Draft, DraftBook, DraftError, draft_key, su
 from .background import Background
 
 SAVE_AFTER_MS = 1000
+KEEP_PREPARED_BYTES = 1 << 30  # prepared media held for drafts not shown; beyond, the oldest left prepare anew
 _NOTHING_SHOWN = object()  # before the first follow(): even "no conversation" has a draft to show
 
 
@@ -59,6 +60,7 @@ class DraftKeeper(QObject):
             self.draftLeft.emit(left, summary(self.book.get(left)))
         if conversation_id is not None:
             self.draftLeft.emit(conversation_id, "")  # open: its draft is in the composer, not the list
+        self._bound_kept(draft_key(conversation_id))
         self._show(self.book.get(conversation_id), self._chips.get(draft_key(conversation_id)))
         self.save()
 
@@ -103,7 +105,8 @@ class DraftKeeper(QObject):
         if self._conversation_id is _NOTHING_SHOWN:
             return
         chips = self._composer.kept_chips()
-        self._chips[draft_key(self._conversation_id)] = chips
+        self._chips.pop(draft_key(self._conversation_id), None)
+        self._chips[draft_key(self._conversation_id)] = chips  # the most recently left last
         self.book.put(self._conversation_id, Draft(self._composer.text(), tuple(Path(d.path) for d, _ in chips)),
                       copy=copy)
         if not copy:
@@ -118,6 +121,21 @@ class DraftKeeper(QObject):
         if result == path or isinstance(result, BaseException):
             self._not_copied.add(path)
         self.save()  # the drafts now name the copy (or, if it failed, still the original while it lasts)
+
+    def _bound_kept(self, shown: str) -> None:
+        """The kept chips of drafts not shown hold at most ``KEEP_PREPARED_BYTES`` of prepared media: the
+        conversations left longest ago let theirs go (their files are prepared again on return)."""
+        held = {key: [d.prepared for d, _ in chips if d.prepared is not None] for key, chips in self._chips.items()}
+        if not any(held.values()):
+            return
+        from mimo_desktop.media.cache import item_bytes  # numpy: loaded already, something was prepared
+
+        total = 0
+        for key in reversed(list(self._chips)):
+            if key != shown:
+                total += sum(item_bytes(item) for item in held[key])
+                if total > KEEP_PREPARED_BYTES:
+                    del self._chips[key]
 
     def _show(self, draft: Draft, chips: list | None) -> None:
         """``chips``: the conversation's chips as they were left this session; else its files, prepared anew."""

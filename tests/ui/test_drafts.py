@@ -297,3 +297,25 @@ def test_a_draft_copies_a_capture_off_the_gui_thread_and_keeps_it_across_a_resta
     [restored] = again.composer.attachments()
     assert restored.path.name == recording.name and restored.path.read_bytes() == content
     again.controller.shutdown()
+
+
+def test_drafts_left_long_ago_let_their_prepared_media_go_beyond_a_bound(qtbot, window, store, photo, monkeypatch):
+    from composer.helpers import wait_prepared
+
+    from mimo_desktop.media.cache import item_bytes
+    from mimo_desktop.ui import drafts
+
+    a, b, c = open_chat(window, store, "A", "B", "C")
+    window.composer.add_files([photo])
+    wait_prepared(qtbot, window.composer, 1)
+    monkeypatch.setattr(drafts, "KEEP_PREPARED_BYTES", item_bytes(window.composer.attachments()[0].prepared))
+    window.controller.open_conversation(b.id)
+    window.composer.add_files([photo])
+    wait_prepared(qtbot, window.composer, 1)
+    window.controller.open_conversation(c.id)  # A's and B's pictures held: over the bound, A's (older) goes
+    window.controller.open_conversation(b.id)
+    assert not window.composer.attachments()[0].preparing  # kept
+    window.controller.open_conversation(a.id)
+    assert window.composer.attachments()[0].preparing  # prepared again, from its file
+    wait_prepared(qtbot, window.composer, 1)
+    assert names(window.composer) == ["lake.png"]
