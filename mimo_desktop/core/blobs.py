@@ -87,14 +87,17 @@ class BlobStore:
     def _pending_record(self, sha256: str) -> Path:
         return self.root / ".pending" / f"{sha256}.json"
 
-    def reserve(self, source: Path, sha256: str) -> None:
-        """Before the message naming ``sha256`` is saved: remember where its file comes from."""
+    def reserve(self, source: Path, sha256: str) -> bool:
+        """Before the message naming ``sha256`` is saved: remember where its file comes from.
+
+        True when this call noted it (False: stored already, or noted by an earlier send)."""
         if self.has(sha256):
-            return
+            return False
         source = Path(source)
         if not source.is_file():
             raise StoreError(f"The file {source.name!r} no longer exists.")
         record = self._pending_record(sha256)
+        noted_before = record.is_file()  # by an earlier question: same bytes, the newer place is written
         try:
             record.parent.mkdir(parents=True, exist_ok=True)
             tmp = record.with_suffix(".tmp")
@@ -102,6 +105,11 @@ class BlobStore:
             os.replace(tmp, record)
         except OSError as exc:
             raise StoreError(f"Could not note the attachment in {self.root}: {exc.strerror}.") from None
+        return not noted_before
+
+    def unreserve(self, sha256: str) -> None:
+        """The message naming ``sha256`` was not saved after all: its file is not to be copied in."""
+        self._pending_record(sha256).unlink(missing_ok=True)
 
     def pending_source(self, sha256: str) -> Path | None:
         """The original file of an attachment whose copy has not finished, if it still exists."""
@@ -110,6 +118,11 @@ class BlobStore:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return source if source.is_file() else None
+
+    def pending_sources(self) -> list[Path]:
+        """The originals of every copy still to be finished (files that must not be deleted yet)."""
+        records = sorted((self.root / ".pending").glob("*.json")) if self.root.is_dir() else []
+        return [source for record in records if (source := self.pending_source(record.stem)) is not None]
 
     def complete(self, sha256: str, source: Path | None = None) -> None:
         """Copy the reserved file in (runs in the background); a file changed since it was attached is refused."""

@@ -5,7 +5,8 @@ file renamed over it; synced to disk at quitting), so a crash leaves the old dra
 It lives beside the database, not in it: a draft is still kept while the database is locked or full.
 
 Files in the system's temporary folder (pasted pictures, captures) are gone after the app closes or the
-machine restarts, so the draft keeps its own copy of them under ``drafts/`` in the data folder.
+machine restarts, so the draft keeps its own copy of them under ``drafts/`` in the data folder. A recording or
+a clip can be large: ``put(..., copy=False)`` leaves the copying to ``make_copy`` on a worker thread.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +55,7 @@ class DraftBook:
         self.kept = Path(home) / "drafts"
         self.note = ""  # why the drafts of the last session could not be read, if they could not
         self._copies: dict[Path, Path] = {}  # temporary file -> the draft's own copy, this session
+        self._lock = threading.Lock()  # _copies: make_copy runs on a worker thread
         self._drafts = self._load()
 
     def _load(self) -> dict[str, Draft]:
@@ -71,15 +75,25 @@ class DraftBook:
     def get(self, conversation_id: int | None) -> Draft:
         return self._drafts.get(draft_key(conversation_id), Draft())
 
-    def put(self, conversation_id: int | None, draft: Draft) -> Draft:
-        """Remember a draft (an empty one forgets it); files in the temporary folder are copied first."""
+    def put(self, conversation_id: int | None, draft: Draft, *, copy: bool = True) -> Draft:
+        """Remember a draft (an empty one forgets it); files in the temporary folder are copied first,
+        or with ``copy=False`` named as they are until ``make_copy`` has copied them (see ``to_copy``)."""
         key = draft_key(conversation_id)
         if draft.empty:
             self._drafts.pop(key, None)
             return draft
-        kept = Draft(draft.text, tuple(self._keep(Path(f)) for f in draft.files))
+        kept = Draft(draft.text, tuple(self._keep(Path(f), copy) for f in draft.files))
         self._drafts[key] = kept
         return kept
+
+    def to_copy(self) -> list[Path]:
+        """Temporary files the drafts name that have no copy of their own yet."""
+        files = dict.fromkeys(Path(f) for d in self._drafts.values() for f in d.files)
+        return [f for f in files if self._needs_copy(f)]
+
+    def make_copy(self, path: Path) -> Path:
+        """Copy a temporary file into ``drafts/`` (any thread); the drafts name the copy from the next save."""
+        return self._keep(Path(path), True)
 
     def summaries(self, leave_out: int | None = None) -> dict[int, str]:
         """A line for each conversation's draft (its first words, or the first file's name), as the sidebar
@@ -94,6 +108,9 @@ class DraftBook:
         """Write every draft. ``durable`` also waits for the disk (fsync), as at quitting; the saves while
         typing do not: the rename alone already leaves the old file or the new, and an fsync can hold the
         window for tens of milliseconds."""
+        with self._lock:  # the copies made since, by make_copy, replace the temporary files they copy
+            self._drafts = {key: Draft(d.text, tuple(self._copies.get(Path(f), Path(f)) for f in d.files))
+                            for key, d in self._drafts.items()}
         data = {key: {"text": d.text, "files": [str(f) for f in d.files]} for key, d in self._drafts.items()}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,18 +130,34 @@ class DraftBook:
             raise DraftError(f"Your unsent drafts could not be saved to {self.path}: {exc.strerror or exc}. "
                              "They stay in the window while it is open.") from exc
 
-    def prune(self) -> None:
-        """Delete kept copies no draft names any more (at start-up, before anything is being sent)."""
+    def keep_only(self, conversations: Iterable[int]) -> None:
+        """Forget the drafts of conversations that are gone (deleted in an earlier session: no undo left)."""
+        live = {str(c) for c in conversations}
+        self._drafts = {key: d for key, d in self._drafts.items() if key == NEW or key in live}
+
+    def prune(self, in_use: Iterable[Path] = ()) -> None:
+        """Delete kept copies no draft names any more (at start-up, before anything is being sent).
+
+        ``in_use``: files still needed elsewhere (the source of a sent attachment whose copy into the
+        store a quit or kill interrupted); their folders are kept until the copy is done."""
         named = {Path(f).parent for d in self._drafts.values() for f in d.files}
+        named = {folder.resolve() for folder in named | {Path(f).parent for f in in_use}}
         with contextlib.suppress(OSError):
             for folder in self.kept.iterdir():
-                if folder not in named:
+                if folder.resolve() not in named:
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def _keep(self, path: Path) -> Path:
-        if path in self._copies:
-            return self._copies[path]
-        if not _in_temp(path) or self.kept in path.parents or not path.is_file():
+    def _needs_copy(self, path: Path) -> bool:
+        with self._lock:
+            if path in self._copies:
+                return False
+        return _in_temp(path) and self.kept not in path.parents and path.is_file()
+
+    def _keep(self, path: Path, copy: bool = True) -> Path:
+        with self._lock:
+            if path in self._copies:
+                return self._copies[path]
+        if not copy or not self._needs_copy(path):
             return path
         try:
             self.kept.mkdir(parents=True, exist_ok=True)
@@ -132,8 +165,8 @@ class DraftBook:
             shutil.copyfile(path, copy)
         except OSError:
             return path  # the original then, while it lasts
-        self._copies[path] = copy
-        return copy
+        with self._lock:
+            return self._copies.setdefault(path, copy)
 
 
 def _in_temp(path: Path) -> bool:

@@ -6,7 +6,8 @@ every follow-up question (~6 s for a minute of 1080p). Two levels:
 - memory: a least-recently-used map bounded in bytes (the frames and samples it holds);
 - disk: the arrays as ``.npy`` files beside the attachments (``attachments/.prepared``), read back
   memory-mapped (copy-on-write), so a hit costs milliseconds and no decoding. ``sweep`` removes the
-  entries of attachments that are gone, ``clear`` all of them.
+  entries of attachments that are gone, then the least recently used ones over ``disk_bytes``;
+  ``clear`` all of them.
 
 Keys are ``sha256`` + a digest of every processor setting (the model folder included, whose
 tokenizer prices a video's timestamps). No Qt; thread-safe.
@@ -54,9 +55,10 @@ def item_bytes(item: PreparedMedia) -> int:
 
 
 class PreparedCache:
-    def __init__(self, folder: Path | None, memory_bytes: int = 512 * MB) -> None:
+    def __init__(self, folder: Path | None, memory_bytes: int = 512 * MB, disk_bytes: int = 8192 * MB) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.memory_bytes = memory_bytes
+        self.disk_bytes = disk_bytes
         self._memory: OrderedDict[tuple[str, str], tuple[PreparedMedia, int]] = OrderedDict()
         self._held = 0
         self._lock = threading.Lock()
@@ -72,7 +74,7 @@ class PreparedCache:
             if hit is not None:
                 self._memory.move_to_end(key)
                 item = hit[0]
-                return item if source is None or item.source == source else dataclasses.replace(item, source=source)
+                return item if source is None or item.source == source else _moved(item, source)
         item = self._load(key, source)
         if item is not None:
             self._remember(key, item)
@@ -100,15 +102,30 @@ class PreparedCache:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def sweep(self, keep: Callable[[str], bool]) -> int:
-        """Remove disk entries whose attachment ``keep(sha256)`` says is gone; returns how many."""
+        """Remove disk entries whose attachment ``keep(sha256)`` says is gone, then the least recently
+        used until the rest fit in ``disk_bytes``; returns how many."""
         if self.folder is None or not self.folder.is_dir():
             return 0
         removed = 0
+        kept = []  # (last use, bytes, entry)
         for entry in self.folder.glob("*/*"):
             sha = entry.name.split("-", 1)[0]
             if not keep(sha) or not (entry / "meta.json").is_file():
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
+                continue
+            try:
+                kept.append(((entry / "meta.json").stat().st_mtime,
+                             sum(f.stat().st_size for f in entry.iterdir()), entry))
+            except OSError:
+                continue
+        total = sum(size for _, size, _ in kept)
+        for _, size, entry in sorted(kept, key=lambda k: k[0]):
+            if total <= self.disk_bytes:
+                break
+            shutil.rmtree(entry, ignore_errors=True)
+            total -= size
+            removed += 1
         return removed
 
     # ------------------------------------------------------------ memory
@@ -154,6 +171,7 @@ class PreparedCache:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
             if meta.get("format") != _FORMAT:
                 return None
+            os.utime(entry / "meta.json")  # its last use, for sweep's least-recently-used order
             track = _load_part(meta["track"], entry, "track", None, (None, None)) if "track" in meta else None
             return _load_part(meta["item"], entry, "main", source, key, track)
         except (OSError, ValueError, KeyError, TypeError):
@@ -177,23 +195,16 @@ def _load_part(meta: dict, folder: Path, name: str, source: Path | None, key: tu
                track: PreparedMedia | None = None) -> PreparedMedia:
     import torch
 
-    from mimo_desktop.media import openai_parts
-
     details = meta["details"]
     if meta["kind"] == "video":
         # copy-on-write maps: nothing is read until vLLM reads it, and the tensors stay writable
         frames = torch.from_numpy(np.load(folder / f"{name}-frames.npy", mmap_mode="c"))
         times = torch.from_numpy(np.load(folder / f"{name}-times.npy", mmap_mode="c"))
         data: Any = (frames, times)
-        mime = meta["mime"] or "video/" + details.get("format", "mp4")
-        part = openai_parts.LazyPart(lambda: openai_parts.video_part(mime, source, None))
+        part = _file_part("video", {**details, "mime": meta["mime"]}, source, data)
     else:
-        mono = np.load(folder / f"{name}-audio.npy", mmap_mode="c")
-        rate = int(meta["rate"])
-        data = (mono, rate)
-        path = source if meta.get("from_file") else None
-        fmt = details.get("format", "wav")
-        part = openai_parts.LazyPart(lambda: openai_parts.audio_part(path, None, fmt, mono, rate))
+        data = (np.load(folder / f"{name}-audio.npy", mmap_mode="c"), int(meta["rate"]))
+        part = _file_part("audio", details, source if meta.get("from_file") else None, data)
     return PreparedMedia(
         kind=meta["kind"], tokens=int(meta["tokens"]), vllm_data=data, openai_part=part,
         source=source if meta.get("from_file") else None, sha256=key[0],
@@ -202,3 +213,25 @@ def _load_part(meta: dict, folder: Path, name: str, source: Path | None, key: tu
         duration_s=meta["duration_s"], details=details, estimate=bool(meta["estimate"]),
         audio_track=track, settings=key[1],
     )
+
+
+def _file_part(kind: str, details: dict, source: Path | None, data: Any) -> Any:
+    """The remote engine's content part of a video or sound, read from ``source`` when it is sent."""
+    from mimo_desktop.media import openai_parts
+
+    if kind == "video":
+        mime = details.get("mime") or "video/" + details.get("format", "mp4")
+        return openai_parts.LazyPart(lambda: openai_parts.video_part(mime, source, None))
+    mono, rate = data
+    fmt = details.get("format", "wav")
+    return openai_parts.LazyPart(lambda: openai_parts.audio_part(source, None, fmt, mono, rate))
+
+
+def _moved(item: PreparedMedia, source: Path) -> PreparedMedia:
+    """A memory hit whose file is now elsewhere (the stored copy, the original moved): the content part
+    reads the new place, and measures it again, instead of the one it was prepared from.
+    A picture's part holds its bytes; one prepared from bytes, not a file, has nothing to read."""
+    if item.kind == "image" or item.source is None:
+        return dataclasses.replace(item, source=source)
+    return dataclasses.replace(item, source=source,
+                               openai_part=_file_part(item.kind, item.details, source, item.vllm_data))

@@ -194,12 +194,6 @@ def _shrink_into(frames: torch.Tensor, out: torch.Tensor) -> None:
         out[start:start + part.shape[0]] = scaled.round_().clamp_(0, 255).to(torch.uint8)
 
 
-def _shrink(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    out = torch.empty((frames.shape[0], frames.shape[1], *size), dtype=torch.uint8)
-    _shrink_into(frames, out)
-    return out
-
-
 @dataclass(frozen=True)
 class AudioInfo:
     sample_rate: int

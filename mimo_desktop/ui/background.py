@@ -6,7 +6,7 @@ by a signal connected with an explicit ``Qt.QueuedConnection`` to a bound ``@Slo
 cross-thread signal would run on the worker). ``fn`` may take a ``task`` keyword: ``task.stopping``
 tells it to give up (cooperative stop: set by ``cancel`` and at shutdown), ``task.report(value)``
 sends progress to ``on_progress`` on the GUI thread. ``shutdown`` stops taking work, asks running
-tasks to stop, drops queued ones, waits for the running ones and delivers nothing after it returns.
+tasks to stop, drops queued ones (unless told to let them run), waits and delivers nothing after it returns.
 """
 
 from __future__ import annotations
@@ -106,15 +106,19 @@ class Background(QObject):
             if not self._tasks:
                 self.busyChanged.emit(False)
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Part of the app's ordered shutdown: no new work, running tasks told to stop and waited for."""
+    def shutdown(self, wait: bool = True, *, cancel_queued: bool = True) -> None:
+        """Part of the app's ordered shutdown: no new work, running tasks told to stop and waited for.
+
+        ``cancel_queued=False``: work that must not be lost (a sent attachment's copy) is neither told to
+        stop nor dropped: the queued tasks still run, and ``wait`` waits for them too."""
         self._closed = True
-        for task in list(self._tasks.values()):
-            task._stop.set()
-        self._tasks.clear()
+        if cancel_queued:
+            for task in list(self._tasks.values()):
+                task._stop.set()
+        self._tasks.clear()  # nothing is delivered after shutdown either way
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=cancel_queued)
 
     # worker thread
     def _call(self, task: Task, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:

@@ -36,7 +36,7 @@ from .attachments import (
     file_dialog_filter,
     guess_kind,
 )
-from .media_worker import MediaResult, MediaWorker
+from .media_worker import MediaResult, MediaWorker, MemoryReturn
 from .message_edit import MessageEdit, local_files
 
 class Composer(QWidget):
@@ -54,6 +54,7 @@ class Composer(QWidget):
         self._busy = False
         self._external_reason = ""
         self._drafts: dict[int, DraftAttachment] = {}  # in the order they were added
+        self._results: dict[int, tuple[MediaResult, Any]] = {}  # chip id -> its result and the config used
         self._chip_ids = itertools.count(1)
         self._config: Any = None  # ProcessorConfig; built-in defaults until a model folder is set
         self._config_note = ""
@@ -64,6 +65,7 @@ class Composer(QWidget):
         self._scratch = ScratchFolder()
         self._capture_dialog: QWidget | None = None
         self._worker = MediaWorker(self)
+        self._memory = MemoryReturn(self)
         self._worker.prepared.connect(self._on_prepared)
         self._worker.estimated.connect(self._on_estimated)
         self._worker.progressed.connect(self._on_progressed)
@@ -161,9 +163,30 @@ class Composer(QWidget):
     def attachments(self) -> list[DraftAttachment]:
         return list(self._drafts.values())
 
-    def clear_attachments(self) -> None:
-        for chip_id in list(self._drafts):
-            self._remove(chip_id)
+    def kept_chips(self) -> list[tuple[DraftAttachment, Any]]:
+        """The chips as they are (prepared data and preview included), for ``restore_chips`` later."""
+        return [(draft, self._results.get(chip_id)) for chip_id, draft in self._drafts.items()]
+
+    def restore_chips(self, kept: list[tuple[DraftAttachment, Any]]) -> None:
+        """Chips taken from ``kept_chips`` back, not prepared again unless the model's config changed since."""
+        for draft, shown in kept:
+            chip_id = self._add_chip(draft)
+            if shown is not None and shown[1] is self._current_config():
+                self._results[chip_id] = shown
+                self.strip.chips[chip_id].show_result(shown[0])
+            else:
+                draft.reset()
+                self._worker.submit(chip_id, draft.path, self._current_config(), confirmed=draft.confirmed)
+        if kept:
+            self._refresh()
+            self.attachmentsChanged.emit()
+
+    def clear_attachments(self, *, give_back: bool = True) -> None:
+        """Remove every chip; ``give_back``: return the freed decoder buffers to the system (once for all,
+        off the GUI thread). Not after a send: the sent items stay prepared in the cache, nothing is freed."""
+        held = [self._drop(chip_id) for chip_id in list(self._drafts)]
+        if held:
+            self._after_removal(give_back and any(held))
 
     def set_model_dir(self, path: Path | None) -> None:
         """Which model's processor config prices the attachments (None: built-in defaults, estimates)."""
@@ -180,6 +203,7 @@ class Composer(QWidget):
         if self._capture_dialog is not None:
             self._capture_dialog.close()
         self._worker.shutdown()
+        self._memory.shutdown()
         self._scratch.remove()
 
     # ------------------------------------------------------------------ adding files
@@ -192,18 +216,21 @@ class Composer(QWidget):
     def add_files(self, paths: list[Path]) -> None:
         for path in paths:
             path = Path(path)
-            chip_id = next(self._chip_ids)
-            draft = DraftAttachment(path=path, kind=guess_kind(path))
-            self._drafts[chip_id] = draft
-            chip = AttachmentChip(chip_id, draft)
-            chip.removeRequested.connect(self._remove)
-            chip.confirmRequested.connect(self._on_confirmed)
-            self.strip.add_chip(chip)
+            chip_id = self._add_chip(DraftAttachment(path=path, kind=guess_kind(path)))
             self._worker.submit(chip_id, path, self._current_config())
         if paths:
             self._capture_note = ""
             self._refresh()
             self.attachmentsChanged.emit()
+
+    def _add_chip(self, draft: DraftAttachment) -> int:
+        chip_id = next(self._chip_ids)
+        self._drafts[chip_id] = draft
+        chip = AttachmentChip(chip_id, draft)
+        chip.removeRequested.connect(self._remove)
+        chip.confirmRequested.connect(self._on_confirmed)
+        self.strip.add_chip(chip)
+        return chip_id
 
     @Slot(QImage)
     def add_image(self, image: QImage) -> None:
@@ -300,6 +327,7 @@ class Composer(QWidget):
         draft.prepared, draft.error = result.prepared, result.error
         if result.prepared is not None:
             draft.kind = result.prepared.kind
+        self._results[chip_id] = (result, self._current_config())
         self.strip.chips[chip_id].show_result(result)
         self._refresh()
         self.attachmentsChanged.emit()
@@ -318,13 +346,20 @@ class Composer(QWidget):
 
     @Slot(int)
     def _remove(self, chip_id: int) -> None:
-        if self._drafts.pop(chip_id, None) is None:
-            return
+        if chip_id in self._drafts:
+            self._after_removal(self._drop(chip_id))
+
+    def _drop(self, chip_id: int) -> bool:
+        """Take a chip away; True when it held prepared (or half-decoded) media."""
+        draft = self._drafts.pop(chip_id)
+        self._results.pop(chip_id, None)
         self._worker.cancel(chip_id)
         self.strip.remove_chip(chip_id)
-        from mimo_desktop.media.memory import give_back_memory  # no torch: gc and malloc_trim
+        return draft.prepared is not None or draft.preparing
 
-        give_back_memory()  # the decoder's freed buffers go back to the system, not only to the heap
+    def _after_removal(self, freed: bool) -> None:
+        if freed:
+            self._memory.soon()  # the decoder's freed buffers go back to the system, not only to the heap
         self._refresh()
         self.attachmentsChanged.emit()
 
@@ -390,4 +425,4 @@ class Composer(QWidget):
     def clear_sent(self) -> None:
         """The question was saved: empty the text and the chips for the next one."""
         self.edit.clear()
-        self.clear_attachments()
+        self.clear_attachments(give_back=False)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core import queries
-from mimo_desktop.core.conversation import Message, MessageState, Role
+from mimo_desktop.core.conversation import Message, Role
 from mimo_desktop.core.drafts import DraftBook
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
@@ -16,20 +16,18 @@ from mimo_desktop.core.store import Store
 from .drafts import DraftKeeper
 from .main_window import MainWindow
 from .message_html import Branch
+from .sending import FAILED, Sending
 from .theme import THEME_SETTING, apply_window_theme
-from .thread_facts import NO_ENGINE, export_with_dialog, history_tokens, title_from
+from .thread_facts import export_with_dialog, history_tokens
 from .window_layout import WindowLayout
 
 if TYPE_CHECKING:
     from .engine_bridge import EngineBridge
     from .engine_control import EngineControl
     from .generation import AnswerStreamer
-    from .history_media import HistoryMedia, PreparedHistory
+    from .history_media import HistoryMedia
 
-FAILED = object()  # what _guard returns when the store refused
-
-
-class ChatController(QObject):
+class ChatController(Sending, QObject):
     """Conversations, sending, regenerating, editing and branches; the engine side lives in
     EngineControl (settings, status) and AnswerStreamer (one streaming answer)."""
 
@@ -65,13 +63,16 @@ class ChatController(QObject):
         lst.searchChanged.connect(self.search)
         window.composer.sendRequested.connect(self.send)
         window.exportRequested.connect(self.export_current)
-        self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self)
-        self.drafts.draftLeft.connect(window.conversations.set_draft)
-        self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         from .outbox import AttachmentSaver
 
         self.outbox = AttachmentSaver(store.blobs, self)
         self.outbox.failed.connect(window.show_notice)
+        live = self._guard(store.conversations)
+        self.drafts = DraftKeeper(DraftBook(store.db_path.parent), window.composer, window.show_notice, self,
+                                  in_use=store.blobs.pending_sources(),
+                                  conversations=None if live is FAILED else [c.id for c in live])
+        self.drafts.draftLeft.connect(window.conversations.set_draft)
+        self.window_layout = WindowLayout(window, store.db_path.parent / "window.ini")
         self.outbox.recover()
         self.refresh_list()
         convs = self.store.conversations()
@@ -252,113 +253,6 @@ class ChatController(QObject):
         self._query = query
         self.refresh_list()
 
-    @Slot(str, list)
-    def send(self, text: str, drafts: list | None = None) -> None:
-        """The composer's one Send: the question is saved first, its files copied in the background.
-
-        Until the question is saved the composer keeps the text and the chips, so a failure loses nothing."""
-        if self._busy():
-            self.window.show_notice("An answer is still streaming: stop it (Esc) or wait, then send.")
-            return
-        drafts = [d for d in (drafts or []) if getattr(d, "prepared", None) is not None and not d.error]
-        try:
-            stored = self.outbox.reserve(drafts)
-        except (StoreError, OSError) as exc:
-            self.window.show_notice(str(exc))
-            return
-        editing, self._editing = self._editing, None
-        self.window.show_editing(False)
-        if self.current_id is None:
-            conv = self._guard(self.store.create_conversation, title_from(text))
-            if conv is FAILED:
-                self._restore_draft(editing)
-                return
-            self.current_id = conv.id
-            self.drafts.adopt(conv.id)
-        else:
-            conv = self._guard(self.store.conversation, self.current_id)
-            if conv is not FAILED and not conv.title:
-                self._guard(self.store.rename_conversation, self.current_id, title_from(text))
-        parent = {"parent_id": editing.parent_id} if editing is not None else {}
-        user = self._guard(lambda: self.store.add_message(self.current_id, Role.USER, text,
-                                                          attachments=stored, **parent))
-        if user is FAILED:
-            self._restore_draft(editing)
-            return
-        self.outbox.copy_in_background([a.sha256 for a in stored])
-        self.outbox.remember([d.prepared for d in drafts])
-        sent = getattr(self.window.composer, "clear_sent", None)
-        if sent is not None:
-            sent()
-        self.drafts.save()  # sent: the draft is gone, on disk too
-        self.refresh_list()
-        self.after_user_message(user, tuple(d.prepared for d in drafts))
-
-    def _restore_draft(self, editing) -> None:
-        """The send failed: the text and chips are still in the composer; give back the edit mode."""
-        self._editing = editing
-        self.window.show_editing(editing is not None)
-
-    def after_user_message(self, user: Message, media: tuple = ()) -> None:
-        """Ask the engine for an answer to ``user`` (a new branch if it already has answers)."""
-        if not self.engine.configured:
-            self.refresh_thread()
-            self.window.show_notice(NO_ENGINE)
-            return
-        self.window.show_notice("")
-        answer = self._guard(lambda: self.store.add_message(
-            user.conversation_id, Role.ASSISTANT, "", state=MessageState.STREAMING, parent_id=user.id))
-        if answer is FAILED:
-            self.refresh_thread()
-            return
-        request_id = self.streamer.begin(answer)
-        self.refresh_thread()
-        thread = self._guard(self.store.thread, user.conversation_id, user.id)
-        if thread is FAILED:
-            self.streamer.stop()
-            return
-        from .history_media import MediaJob, PreparedHistory
-
-        # the question's own media comes prepared from the composer; on regenerate, from its files
-        from_files = thread if not media else thread[:-1]
-        earlier = tuple((m.id, self.outbox.readable_path(a), a.sha256, a.kind)
-                        for m in from_files for a in m.attachments)
-        self._pending[request_id] = (user.id, media)
-        self._preparing = {request_id: ", ".join(a.name for m in from_files for a in m.attachments)}
-        if earlier:
-            self.history_media.start(MediaJob(request_id, earlier, self.engine.choice.model_dir,
-                                              self.outbox.cache))
-        else:
-            self._on_history_prepared(request_id, PreparedHistory())
-
-    @Slot(str, object)
-    def _on_history_prepared(self, request_id: str, history: PreparedHistory) -> None:
-        pending = self._pending.pop(request_id, None)
-        if pending is None:
-            return
-        user_id, media = pending
-        user = self._guard(self.store.message, user_id)
-        thread = self._guard(self.store.thread, user.conversation_id, user_id) if user is not FAILED else FAILED
-        if thread is FAILED:
-            self.streamer.stop()
-            return
-        if history.notes:
-            self.window.show_notice(" ".join(history.notes))
-        from .history_media import turns_from_thread
-
-        turns = turns_from_thread(thread, {**history.by_message, **({user_id: media} if media else {})})
-        sampling, system_prompt = self.engine.sampling_for(user.conversation_id)
-        self.streamer.submit(request_id, turns, sampling, system_prompt)
-
-    def _waiting_phase(self) -> str:
-        """What the answer waits for, for the line the chat view shows until its first token."""
-        current = self.streamer.current if self._engine_parts is not None else None
-        if current is not None and current.request_id in self._pending and self._preparing.get(current.request_id):
-            return f"preparing {self._preparing[current.request_id]}"
-        if self._engine_parts is not None and self.bridge.state == "starting":
-            return "starting the engine"
-        return "waiting for the model"
-
     @Slot()
     def stop(self) -> None:
         if self._engine_parts is not None:
@@ -433,10 +327,10 @@ class ChatController(QObject):
         self.window.chat.shutdown()
         if self._engine_parts is not None:
             self.history_media.shutdown()
+        self.outbox.shutdown()  # before the composer: its scratch folder holds sources of copies still queued
         stop_composer = getattr(self.window.composer, "shutdown", None)
         if stop_composer is not None:
             stop_composer()
-        self.outbox.shutdown()
         if self._engine_parts is not None:
             self.bridge.shutdown()
 

@@ -8,6 +8,7 @@ missing, or this build lacks the media layer) that turn goes as text, and ``note
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class MediaJob:
 class PreparedHistory:
     by_message: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    unsaved: list[Any] = field(default_factory=list)  # decoded now: written to the disk cache after delivery
 
 
 NO_ANSWER_TURN = "(No answer: this request failed or was stopped before any text.)"
@@ -82,7 +84,8 @@ def prepare_history(job: MediaJob, stop: threading.Event | None = None) -> Prepa
                 out.notes.append(f"An earlier attachment ({path.name}) was left out: {exc}")
                 continue
             if job.cache is not None:
-                job.cache.put(item)
+                job.cache.put(item, disk=False)  # the disk copy (~1 GB for an hour) waits: first tokens first
+                out.unsaved.append(item)
         out.by_message[message_id] = out.by_message.get(message_id, ()) + (item,)
     return out
 
@@ -100,9 +103,16 @@ class HistoryMedia(QObject):
         rid = job.request_id
         self._background.run(
             _prepare_job, job,
-            on_done=lambda result: self.prepared.emit(rid, result),
+            on_done=lambda result: self._deliver(job, result),
             on_error=lambda error: self.prepared.emit(
                 rid, PreparedHistory(notes=[f"Earlier attachments were left out: {error}"])))
+
+    def _deliver(self, job: MediaJob, history: PreparedHistory) -> None:
+        self.prepared.emit(job.request_id, history)
+        if history.unsaved and job.cache is not None:
+            # after the request went: on the same thread, so a next job finds the entries written
+            with contextlib.suppress(RuntimeError):  # shut down meanwhile: only a cache
+                self._background.run(_save, job.cache, tuple(history.unsaved), on_error=lambda _exc: None)
 
     def shutdown(self) -> None:
         """Stops between items and inside a video decode; waits for the running job."""
@@ -111,3 +121,10 @@ class HistoryMedia(QObject):
 
 def _prepare_job(job: MediaJob, task: Task) -> PreparedHistory:
     return prepare_history(job, task.stop_event)
+
+
+def _save(cache: Any, items: tuple[Any, ...], task: Task) -> None:
+    for item in items:
+        if task.stopping:
+            return  # quitting: only a cache, decoded again next time
+        cache.put(item)

@@ -115,7 +115,7 @@ class MediaWorker(QObject):
         parent: QObject | None = None,
         *,
         max_workers: int = 2,
-        prepare: Callable[[Path, Any, Callable[[Any], None]], MediaResult] | None = None,
+        prepare: Callable[[Path, Any, Callable[[Any], None], Task, bool], MediaResult] | None = None,
     ) -> None:
         super().__init__(parent)
         self._background = Background(self, max_workers=max_workers, name="mimo-media")
@@ -123,7 +123,6 @@ class MediaWorker(QObject):
         self._prepare = prepare or self._prepare_with_preview
         self._jobs: dict[int, Task] = {}
         self._configs: dict[int, Task] = {}
-        self._local = threading.local()  # the task the current worker thread runs
 
     # ------------------------------------------------------------ GUI-thread API
     def submit(self, job_id: int, path: Path, config: Any, confirmed: bool = False) -> None:
@@ -162,21 +161,19 @@ class MediaWorker(QObject):
 
     # ------------------------------------------------------------ worker threads
     def _run_prepare(self, path: Path, config: Any, confirmed: bool, task: Task) -> MediaResult:
-        self._local.task, self._local.confirmed = task, confirmed
-
         def on_estimate(cost: Any) -> None:
             task.report(("estimate", cost))
 
         try:
-            return self._prepare(path, config, on_estimate)
+            return self._prepare(path, config, on_estimate, task, confirmed)
         except Exception as exc:  # a bug in a decoder must not kill the worker silently
             return MediaResult(error=f"Could not prepare {path.name}: {exc}")
 
-    def _prepare_with_preview(self, path: Path, config: Any, on_estimate: Callable[[Any], None]) -> MediaResult:
-        task: Task = self._local.task
+    @staticmethod
+    def _prepare_with_preview(path: Path, config: Any, on_estimate: Callable[[Any], None], task: Task,
+                              confirmed: bool) -> MediaResult:
         return prepare_with_preview(path, config, on_estimate, stop=task.stop_event,
-                                    progress=lambda f: task.report(("progress", f)),
-                                    confirmed=self._local.confirmed)
+                                    progress=lambda f: task.report(("progress", f)), confirmed=confirmed)
 
     @staticmethod
     def _run_load_config(model_dir: Path | None) -> tuple[Any, str]:
@@ -205,3 +202,34 @@ class MediaWorker(QObject):
         if self._configs.pop(request_id, None) is not task:
             return
         self.configLoaded.emit(request_id, *out)
+
+
+class MemoryReturn(QObject):
+    """Freed decoder buffers handed back to the system (``give_back_memory``: gc and malloc_trim, ~0.3 s)
+    on a worker, not the GUI thread; removals meanwhile share one more run, however many chips went."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._background = Background(self, max_workers=1, name="mimo-give-back")
+        self._running = self._again = False
+
+    def soon(self) -> None:
+        if self._running:
+            self._again = True
+            return
+        from mimo_desktop.media.memory import give_back_memory  # no torch
+
+        try:
+            self._background.run(give_back_memory, on_done=self._done, on_error=self._done)
+        except RuntimeError:
+            return  # shut down: the process is ending anyway
+        self._running = True
+
+    def _done(self, _result: object = None) -> None:
+        self._running = False
+        if self._again:
+            self._again = False
+            self.soon()
+
+    def shutdown(self) -> None:
+        self._background.shutdown()

@@ -30,6 +30,8 @@ class AttachmentSaver(QObject):
         self._background = Background(self, max_workers=1, name="mimo-attachment-copy")
         self._cache: Any = None
         self._cache_lock = threading.Lock()
+        self._unsent: set[str] = set()  # hashes noted by reserve() for a question not saved yet
+        self._cache_writes: list = []  # Background tasks writing prepared media to disk: dropped at quitting
 
     @property
     def cache(self) -> Any:
@@ -45,7 +47,8 @@ class AttachmentSaver(QObject):
         """Sent items stay prepared for the next turns: in memory now, on disk in the background."""
         for item in items:
             self.cache.put(item, disk=False)
-            self._background.run(self.cache.put, item, on_error=self._on_cache_failed)
+            self._cache_writes = [t for t in self._cache_writes if t.future is None or not t.future.done()]
+            self._cache_writes.append(self._background.run(self.cache.put, item, on_error=self._on_cache_failed))
 
     def readable_path(self, attachment: Any) -> Path:
         """Where an attachment's bytes are now: its stored copy, or the original while the copy runs."""
@@ -59,15 +62,26 @@ class AttachmentSaver(QObject):
             item = draft.prepared
             sha = item.sha256
             try:
-                self.blobs.reserve(Path(draft.path), sha)
+                if self.blobs.reserve(Path(draft.path), sha):
+                    self._unsent.add(sha)
             except StoreError as exc:
+                self.unreserve(records)
                 raise StoreError(f"The attachment {Path(draft.path).name} could not be saved: {exc}") from None
             size = int(item.details.get("bytes") or 0) or Path(draft.path).stat().st_size
             records.append(Attachment(sha256=sha, kind=item.kind, name=Path(draft.path).name, size=size,
                                       tokens=item.total_tokens))
         return records
 
+    def unreserve(self, records: list[Attachment]) -> None:
+        """The question was not saved: forget the copies reserve() noted for it (a copy noted by an earlier,
+        saved question stays), so the next start does not copy files no message names."""
+        for sha in dict.fromkeys(a.sha256 for a in records):
+            if sha in self._unsent:
+                self._unsent.discard(sha)
+                self.blobs.unreserve(sha)
+
     def copy_in_background(self, shas: list[str]) -> None:
+        self._unsent.difference_update(shas)  # saved: these copies are the question's now
         for sha in dict.fromkeys(shas):
             if not self.blobs.has(sha):
                 self._background.run(self.blobs.complete, sha, on_error=self._on_copy_failed)
@@ -92,8 +106,13 @@ class AttachmentSaver(QObject):
         return self._background.is_busy()
 
     def shutdown(self) -> None:
-        """Waits for a running copy (the question is safe either way; this saves the file too)."""
-        self._background.shutdown(wait=True)
+        """Finishes every copy, the queued ones too: a pasted picture's or a capture's source is in the
+        composer's scratch folder, deleted right after this, so a dropped copy would lose the file the
+        question names. Only the prepared-media cache writes still queued are dropped (a decode next time)."""
+        for task in self._cache_writes:
+            task.cancel()
+        self._cache_writes.clear()
+        self._background.shutdown(wait=True, cancel_queued=False)
 
     def _on_copy_failed(self, exc: BaseException) -> None:
         self.failed.emit(f"An attachment could not be saved: {exc}")

@@ -18,14 +18,6 @@ from mimo_desktop.core.queries import (
     sidebar_rows,
     split_hits,
 )
-from mimo_desktop.core.store import Store
-
-
-@pytest.fixture
-def store(mimo_home):
-    s = Store.open(mimo_home)
-    yield s
-    s.close()
 
 
 def test_rows_show_the_latest_message_of_the_shown_branch_as_one_plain_line(store):

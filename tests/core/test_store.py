@@ -9,13 +9,6 @@ from mimo_desktop.core.schema import SCHEMA_VERSION
 from mimo_desktop.core.store import INTERRUPTED, Store, fts_query, quarantine_damaged
 
 
-@pytest.fixture
-def store(mimo_home):
-    s = Store.open(mimo_home)
-    yield s
-    s.close()
-
-
 def test_conversation_round_trip_survives_reopen(mimo_home):
     store = Store.open(mimo_home)
     conv = store.create_conversation("Holiday photos")

@@ -9,7 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mimo_desktop.media import preparation  # noqa: E402
 from mimo_desktop.media.cache import PreparedCache, item_bytes, settings_key  # noqa: E402
 from mimo_desktop.media.preparation import prepare  # noqa: E402
 
@@ -31,7 +30,10 @@ def test_a_clip_comes_back_from_disk_with_its_sound_and_no_decoding(media_files,
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(preparation, "prepare", no_decoding)
+    from mimo_desktop.media import decode_av
+
+    monkeypatch.setattr(decode_av, "decode_frames", no_decoding)  # what any decode of the clip goes through
+    monkeypatch.setattr(decode_av, "decode_audio_to_rate", no_decoding)
     again = PreparedCache(tmp_path / "prepared").get(item.sha256, tiny_config, clip)  # a new start: disk only
     assert again is not None
     _same(item, again)
@@ -77,3 +79,42 @@ def test_sweep_removes_entries_of_attachments_that_are_gone(media_files, tiny_co
     assert fresh.get(kept.sha256, tiny_config) is not None and fresh.get(gone.sha256, tiny_config) is None
     cache.clear()
     assert not (tmp_path / "prepared").exists()
+
+
+@pytest.mark.parametrize("name, key", [("clip.mp4", "video_url"), ("tone.mp3", "input_audio")])
+def test_a_memory_hit_reads_the_file_where_it_is_now(media_files, tiny_config, tmp_path, name, key):
+    """Sent, then the original moved away: the next turn to a remote server reads the stored copy."""
+    original = tmp_path / name
+    original.write_bytes(media_files[name].read_bytes())
+    item = prepare(original, tiny_config)
+    cache = PreparedCache(None)
+    cache.put(item)
+    stored = tmp_path / "stored-copy"
+    original.rename(stored)
+    again = cache.get(item.sha256, tiny_config, stored)
+    assert again.source == stored
+    inner = again.openai_part[key]
+    url = inner["url"] if key == "video_url" else inner["data"]
+    assert url.size == stored.stat().st_size
+    assert base64.b64decode(str(url).split(",", 1)[-1]) == stored.read_bytes()  # no FileNotFoundError
+
+
+def test_sweep_keeps_the_disk_cache_under_its_cap_dropping_the_least_recently_used(
+        media_files, tiny_config, tmp_path):
+    import os
+
+    items = [prepare(media_files[name], tiny_config) for name in ("tone.flac", "tone.mp3", "stereo48k.wav")]
+    cache = PreparedCache(tmp_path / "prepared")
+    for age, item in enumerate(items):
+        cache.put(item)
+        [meta] = (tmp_path / "prepared").glob(f"*/{item.sha256}-*/meta.json")
+        os.utime(meta, (1000 + age, 1000 + age))  # written in this order, long ago
+    sizes = {i.sha256: sum(f.stat().st_size for f in next((tmp_path / "prepared").glob(f"*/{i.sha256}-*")).iterdir())
+             for i in items}
+    reader = PreparedCache(tmp_path / "prepared")  # a new start: from disk
+    assert reader.get(items[0].sha256, tiny_config) is not None  # the oldest written is the latest used
+    capped = PreparedCache(tmp_path / "prepared", disk_bytes=sizes[items[0].sha256] + sizes[items[2].sha256])
+    assert capped.sweep(lambda sha: True) == 1
+    fresh = PreparedCache(tmp_path / "prepared")
+    assert fresh.get(items[1].sha256, tiny_config) is None  # the least recently used went
+    assert fresh.get(items[0].sha256, tiny_config) is not None and fresh.get(items[2].sha256, tiny_config) is not None

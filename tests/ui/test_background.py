@@ -43,20 +43,27 @@ def test_an_exception_goes_to_on_error(qtbot, runner):
 
 
 def test_cancel_stops_a_running_task_and_drops_its_result(qtbot, runner):
-    started, results = threading.Event(), []
+    started, returned, results = threading.Event(), threading.Event(), []
 
     def slow(task):
         started.set()
-        while not task.stopping:
-            time.sleep(0.01)
-        return "late"
+        try:
+            while not task.stopping:
+                time.sleep(0.01)
+            return "late"
+        finally:
+            returned.set()
 
     task = runner.run(slow, on_done=results.append)
     assert started.wait(5)
     with qtbot.waitSignal(runner.busyChanged, timeout=2000):
         task.cancel()
-    qtbot.wait(100)
-    assert results == [] and not runner.is_busy()
+    assert not runner.is_busy()
+    done = []
+    # a sentinel that ends after the cancelled task returned: its result is delivered after any late one
+    runner.run(lambda: returned.wait(5), on_done=done.append)
+    qtbot.waitUntil(lambda: done == [True], timeout=5000)
+    assert results == []
 
 
 def test_shutdown_stops_running_work_waits_for_it_and_delivers_nothing(qtbot):
@@ -79,3 +86,20 @@ def test_shutdown_stops_running_work_waits_for_it_and_delivers_nothing(qtbot):
     assert results == []  # neither the stopped result nor the queued task
     with pytest.raises(RuntimeError):
         runner.run(lambda: None)
+
+
+def test_shutdown_can_let_queued_work_finish(qtbot):
+    runner = Background(max_workers=1)
+    started, release, ran = threading.Event(), threading.Event(), []
+
+    def first(task):
+        started.set()
+        release.wait(5)
+        ran.append(("first", task.stopping))
+
+    runner.run(first)
+    runner.run(lambda: ran.append(("queued", False)))
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    runner.shutdown(cancel_queued=False)
+    assert ran == [("first", False), ("queued", False)]  # not told to stop, and the queued one still ran

@@ -92,3 +92,38 @@ def test_a_follow_up_question_reuses_the_prepared_clip_and_the_copy_lands_in_the
     assert earlier.vllm_data[0] is first.turns[0].attachments[0].vllm_data[0]  # the same prepared frames
     assert window.notice.text() == ""
     qtbot.waitUntil(lambda: not window.controller.streamer.busy, timeout=10000)
+
+
+def test_a_send_the_database_refuses_leaves_no_copy_for_the_next_start(qtbot, window, store, media, tmp_path):
+    """Another program holds the database: the question is not saved, so its file must not be copied in later."""
+    import sqlite3
+
+    from mimo_desktop.core.conversation import Role
+
+    conv = store.create_conversation("earlier")
+    store.add_message(conv.id, Role.USER, "hello")
+    window.controller.refresh_list()
+    window.controller.open_conversation(conv.id)
+    photo = tmp_path / "holiday.png"
+    photo.write_bytes((media / "photo.png").read_bytes())
+    composer = window.composer
+    assert drop(composer, photo)
+    wait_prepared(qtbot, composer, 1)
+    composer.edit.setPlainText("where was this?")
+    other = sqlite3.connect(store.db_path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    store._conn.execute("PRAGMA busy_timeout = 50")
+    try:
+        composer.send_button.click()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert "locked" in window.notice.text()
+    assert composer.text() == "where was this?" and len(composer.attachments()) == 1  # nothing lost
+    assert [m.text for m in store.thread(conv.id)] == ["hello"]
+    assert store.blobs.recover() == []  # no copy of an unsent file at the next start
+    assert not list((store.blobs.root / ".pending").glob("*.json"))
+    composer.send_button.click()  # sent once the database is free: copied as usual
+    [attachment] = store.thread(conv.id)[-1].attachments
+    qtbot.waitUntil(lambda: store.blobs.has(attachment.sha256), timeout=10_000)
+    composer.shutdown()

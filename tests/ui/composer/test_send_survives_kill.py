@@ -112,3 +112,49 @@ def test_the_app_start_removes_half_written_copies_and_finishes_interrupted_ones
     finally:
         controller.shutdown()
         store.close()
+
+
+def _sent_file(path: Path):
+    """What the composer's preparation hands over for ``path`` (a picture, so nothing is decoded here)."""
+    from PIL import Image
+
+    from mimo_desktop.media.prepared import PreparedMedia
+    from mimo_desktop.ui.attachments import DraftAttachment
+
+    with path.open("rb") as f:
+        sha = hashlib.file_digest(f, "sha256").hexdigest()
+    item = PreparedMedia(kind="image", tokens=10, vllm_data=Image.new("RGB", (8, 8)), openai_part={},
+                         source=path, sha256=sha, details={"bytes": path.stat().st_size})
+    return DraftAttachment(path=path, kind="image", prepared=item), sha
+
+
+def test_quitting_right_after_send_still_saves_a_pasted_picture_queued_behind_a_big_copy(
+        qtbot, tmp_path, no_thread_leaks):
+    from PIL import Image
+
+    from mimo_desktop.app import build_window
+
+    home, big = tmp_path / "home", tmp_path / "big scan.png"
+    block = os.urandom(1 << 20)
+    with big.open("wb") as f:
+        for i in range(150):
+            f.write(block[i:] + block[:i])
+    store = Store.open(home)
+    window, controller = build_window(store, start_engine=False)
+    qtbot.addWidget(window)
+    pasted = window.composer.scratch_path("pasted", "png")  # the composer's scratch folder, deleted at quitting
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(pasted)
+    (big_draft, big_sha), (pasted_draft, pasted_sha) = _sent_file(big), _sent_file(pasted)
+    try:
+        controller.send("these two", [big_draft, pasted_draft])
+        assert not store.blobs.has(pasted_sha)  # still queued behind the big copy
+        controller.shutdown()  # the user quits at once
+        assert not pasted.exists()  # the scratch folder is gone...
+        assert store.blobs.has(big_sha) and store.blobs.has(pasted_sha)  # ...but both copies were finished first
+        [conv] = store.conversations()
+        [question] = store.thread(conv.id)
+        assert all(store.attachment_path(a).is_file() for a in question.attachments)
+        assert store.blobs.recover() == []
+    finally:
+        controller.shutdown()
+        store.close()
