@@ -74,9 +74,9 @@ class VideoInfo:
         return self.width, self.height
 
 
-def _video_decoder(source: Source, dimension_order: str = "NCHW") -> VideoDecoder:
+def _video_decoder(source: Source, dimension_order: str = "NCHW", threads: int | None = None) -> VideoDecoder:
     # approximate mode trusts the container index: no scan of the whole file
-    return VideoDecoder(source, seek_mode="approximate", num_ffmpeg_threads=_ffmpeg_threads(),
+    return VideoDecoder(source, seek_mode="approximate", num_ffmpeg_threads=threads or _ffmpeg_threads(),
                         dimension_order=dimension_order)
 
 
@@ -136,7 +136,7 @@ def decode_frames(
         info = _info(decoder)
         if info is None:
             raise UnsupportedMediaError("The file has no video stream.")
-        frames, times = _decode_in_chunks(decoder, indices, size, stop, progress)
+        frames, times = _decode_in_chunks(decoder, indices, size, stop, progress, source)
     except MediaError:
         raise
     except Exception as exc:  # torchcodec surfaces FFmpeg failures as assorted exception types
@@ -153,39 +153,35 @@ _CHUNK_BYTES = 64 * 1024**2
 
 def _decode_in_chunks(
     decoder: VideoDecoder, indices: list[int], size: tuple[int, int] | None, stop: threading.Event | None = None,
-    progress: Any = None,
+    progress: Any = None, source: Source | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A chunk of frames at a time, each shrunk at once into one preallocated tensor: full-size
     frames never pile up, and the result is never concatenated (which would hold it twice).
 
     The decoder gives N×H×W×C frames; the result is held the same way and returned as a
     T×C×H×W view of it (the layout torchcodec itself returns for NCHW), so frames at their
-    stored size are copied once, contiguously."""
+    stored size are copied once, contiguously. With ``source`` and more than one GOP to visit,
+    runs of GOPs are decoded side by side, one decoder each (``video_spread``)."""
+    from mimo_desktop.media import video_spread
+
     meta = decoder.metadata
     chunk = max(1, _CHUNK_BYTES // max(1, 3 * (meta.width or 1) * (meta.height or 1)))
-    out: torch.Tensor | None = None  # T×H×W×C
-    times = torch.empty(len(indices), dtype=torch.float64)
-    for start in range(0, len(indices), chunk):
-        if stop is not None and stop.is_set():  # a long video must not hold the app's closing hostage
-            raise PreparationStopped("Preparing the video was stopped.")
-        batch = decoder.get_frames_at(indices[start : start + chunk])
-        data = batch.data
-        if out is None:
-            shrink = size is not None and size[0] * size[1] < data.shape[1] * data.shape[2]
-            shape = tuple(size) if shrink else tuple(data.shape[1:3])
-            out = torch.empty((len(indices), *shape, data.shape[3]), dtype=torch.uint8)
-        end = start + data.shape[0]
-        if tuple(data.shape[1:3]) != tuple(out.shape[1:3]):
-            _shrink_into(data.permute(0, 3, 1, 2), out[start:end].permute(0, 3, 1, 2))
-        else:
-            out[start:end] = data
-        times[start:end] = batch.pts_seconds.to(torch.float64)
-        del batch, data
-        if progress is not None:
-            progress(min(len(indices), start + chunk) / max(1, len(indices)))
-    if out is None:
+    sink = video_spread.FrameSink(len(indices), size, _shrink_into)
+    threads = _ffmpeg_threads()
+    keys = video_spread.key_frames(source) if source is not None and threads > 1 and len(indices) > 1 else None
+    runs = video_spread.split_at_key_frames(indices, keys or [], threads)
+    if len(runs) > 1:
+        video_spread.decode_spread(lambda n: _video_decoder(source, "NHWC", n), indices, runs, threads, chunk,
+                                   sink, stop, progress)
+    else:
+        def report() -> None:
+            if progress is not None:
+                progress(sink.done / max(1, len(indices)))
+
+        video_spread.decode_run(decoder, indices, 0, len(indices), chunk, sink, stop, report)
+    if sink.out is None:
         return torch.empty((0, 3, 0, 0), dtype=torch.uint8), torch.empty(0)
-    return out.permute(0, 3, 1, 2), times
+    return sink.out.permute(0, 3, 1, 2), sink.times
 
 
 _SHRINK_BATCH = 2  # frames converted to float at once: 2 of 1080p are ~50 MB (their antialiased pass as much)
