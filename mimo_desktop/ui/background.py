@@ -71,16 +71,13 @@ class Background(QObject):
             on_error: Callable[[BaseException], None] | None = None,
             on_progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Task:
         """Run ``fn(*args, **kwargs)`` (plus ``task=`` when it takes one) on a worker thread."""
-        if self._closed:
-            raise RuntimeError("Background work was shut down.")
+        pool = self._executor()
         task = Task(self, next(self._ids), on_done, on_error, on_progress)
         if _takes_task(fn):
             kwargs["task"] = task
         was_busy = bool(self._tasks)
         self._tasks[task.id] = task
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix=self._name)
-        task.future = self._pool.submit(self._call, task, fn, args, kwargs)
+        task.future = pool.submit(self._call, task, fn, args, kwargs)
         if not was_busy:
             self.busyChanged.emit(True)
         return task
@@ -92,11 +89,15 @@ class Background(QObject):
         """Run ``fn(*args)`` on the same pool and hand back its plain future, for a caller that polls
         results in order from a GUI-thread timer (the streaming Markdown renderer) instead of waiting
         for a callback. Queued futures are cancelled at shutdown like every other task."""
+        return self._executor().submit(fn, *args)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """The pool, started on first use; none once shut down."""
         if self._closed:
             raise RuntimeError("Background work was shut down.")
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix=self._name)
-        return self._pool.submit(fn, *args)
+        return self._pool
 
     def cancel(self, task: Task) -> None:
         task._stop.set()

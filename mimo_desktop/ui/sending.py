@@ -62,9 +62,7 @@ class Sending:
             return
         self.outbox.copy_in_background([a.sha256 for a in stored])
         self.outbox.remember([d.prepared for d in drafts])
-        sent = getattr(self.window.composer, "clear_sent", None)
-        if sent is not None:
-            sent()
+        self.window.composer.clear_sent()
         self.drafts.save()  # sent: the draft is gone, on disk too
         self.refresh_list()
         self.after_user_message(user, tuple(d.prepared for d in drafts))
