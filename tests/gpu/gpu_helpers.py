@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,20 @@ def video_timestamp_texts(prompt_text: str) -> list[str]:
 
     start, end = prompt_text.index("<|mimo_video_start|>"), prompt_text.index("<|mimo_video_end|>")
     return re.findall(r"\d\d:\d\d", prompt_text[start:end])
+
+
+def start_engine(settings, timeout_s: float):
+    """The app's EngineHost over a VllmEngine, started and waited for until ready (or dead).
+
+    Returns (host, recorder, seconds the start took)."""
+    from engine_events import Recorder
+
+    from mimo_desktop.engine import EngineHost
+    from mimo_desktop.engine.vllm_engine import VllmEngine
+
+    recorder = Recorder()
+    host = EngineHost(lambda: VllmEngine(settings, stats_interval_s=0.5), recorder)
+    t0 = time.monotonic()
+    host.start()
+    recorder.wait_for(lambda evs: host.state in ("ready", "dead"), timeout=timeout_s)
+    return host, recorder, time.monotonic() - t0

@@ -19,6 +19,7 @@ from gpu_helpers import (
     random_image,
     random_video,
     record,
+    start_engine,
     tone,
     video_timestamp_texts,
 )
@@ -50,18 +51,13 @@ def request(text: str, max_tokens: int = 32, attachments=(), ignore_eos: bool = 
 
 @pytest.fixture(scope="module")
 def engine(tiny_omni):
-    from mimo_desktop.engine.vllm_engine import VllmEngine
     from mimo_desktop.engine.vllm_settings import VllmSettings
 
     settings = VllmSettings(model_dir=tiny_omni, load_format="dummy", enforce_eager=True, mtp=True,
                             mtp_tokens=MTP_TOKENS, max_context=4096,
                             gpu_memory_fraction=float(os.environ.get("MIMO_GPU_MEM", "0.25")))
-    recorder = Recorder()
-    host = EngineHost(lambda: VllmEngine(settings, stats_interval_s=0.5), recorder)
-    t0 = time.monotonic()
-    host.start()
-    recorder.wait_for(lambda evs: host.state in ("ready", "dead"), timeout=START_TIMEOUT)
-    yield host, recorder, time.monotonic() - t0
+    host, recorder, ready_s = start_engine(settings, START_TIMEOUT)
+    yield host, recorder, ready_s
     host.shutdown(timeout_s=120)
 
 

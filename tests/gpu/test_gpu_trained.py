@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from engine_events import Recorder
-from gpu_helpers import record
+from gpu_helpers import record, start_engine
 
 from mimo_desktop.engine import EngineHost, Finished, GenerationRequest, SamplingSettings, TextDelta, Turn
 
@@ -49,7 +48,6 @@ def gpu_memory_used_mib() -> list[int]:
 
 @pytest.fixture(scope="module", params=["bf16", "fp8"])
 def engine(request):
-    from mimo_desktop.engine.vllm_engine import VllmEngine
     from mimo_desktop.engine.vllm_settings import VllmSettings
 
     folder = checkpoint(request.param)
@@ -58,12 +56,7 @@ def engine(request):
     before = gpu_memory_used_mib()
     settings = VllmSettings(model_dir=folder, enforce_eager=True, mtp=True, mtp_tokens=1, max_context=2048,
                             gpu_memory_fraction=float(os.environ.get("MIMO_GPU_MEM", "0.25")))
-    recorder = Recorder()
-    host = EngineHost(lambda: VllmEngine(settings, stats_interval_s=0.5), recorder)
-    t0 = time.monotonic()
-    host.start()
-    recorder.wait_for(lambda evs: host.state in ("ready", "dead"), timeout=START_TIMEOUT)
-    ready_s = time.monotonic() - t0
+    host, recorder, ready_s = start_engine(settings, START_TIMEOUT)
     yield request.param, host, recorder, {"ready_s": round(ready_s, 1), "mem_before_mib": before,
                                           "mem_ready_mib": gpu_memory_used_mib(),
                                           "checkpoint_mb": round((folder / "model.safetensors").stat().st_size / 1e6, 1)}
