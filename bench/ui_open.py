@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from mimo_desktop.app import build_window
-    from mimo_desktop.ui.markdown import warm_up
+    from mimo_desktop.ui.chat.markdown import warm_up
 
     warm_up()  # the app does this on a thread at start-up; here it must not count against the open
     with tempfile.TemporaryDirectory(prefix="mimo-bench-open-") as home:

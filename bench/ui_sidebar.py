@@ -93,7 +93,7 @@ def main() -> None:
 
     from mimo_desktop.core import queries
     from mimo_desktop.core.store import Store
-    from mimo_desktop.ui.conversation_list import ConversationList
+    from mimo_desktop.ui.sidebar.conversation_list import ConversationList
 
     app = QApplication([])
     store = Store.open(Path(tempfile.mkdtemp(prefix="mimo-bench-")))

@@ -57,9 +57,9 @@ def run_gui(argv: list[str]) -> int:
 
 def build_window(store: Store, *, start_engine: bool = True):
     """The window and its controller; the engine the settings describe starts at once (on its thread)."""
-    from mimo_desktop.ui.controller import ChatController
-    from mimo_desktop.ui.main_window import MainWindow
-    from mimo_desktop.ui.store_status import StoreStatus
+    from mimo_desktop.ui.window.controller import ChatController
+    from mimo_desktop.ui.window.main import MainWindow
+    from mimo_desktop.ui.window.store_status import StoreStatus
 
     window = MainWindow()
     controller = ChatController(store, window)
@@ -82,7 +82,7 @@ def _warm_up_markdown() -> None:
     """Load the Markdown and highlighting modules off the GUI thread while the user reads or types."""
     import threading
 
-    from mimo_desktop.ui.markdown import warm_up
+    from mimo_desktop.ui.chat.markdown import warm_up
 
     threading.Thread(target=warm_up, name="mimo-markdown-warm-up", daemon=True).start()
 

@@ -16,7 +16,7 @@ def test_import_linter_contracts_hold():
 
 def test_gui_start_up_path_does_not_import_torch_or_vllm():
     code = (
-        "import sys; import mimo_desktop.app, mimo_desktop.ui.controller, mimo_desktop.ui.main_window;"
+        "import sys; import mimo_desktop.app, mimo_desktop.ui.window.controller, mimo_desktop.ui.window.main;"
         "print(sorted(m for m in ('torch','vllm','torchcodec','torchaudio','numpy','PIL') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

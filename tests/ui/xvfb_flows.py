@@ -154,7 +154,7 @@ def attachments_flow(app, work: Path, out: Path) -> None:
     from mimo_desktop.app import build_window, save_screenshot
     from mimo_desktop.core.conversation import Role
     from mimo_desktop.core.store import Store
-    from mimo_desktop.ui.engine_config import EngineChoice
+    from mimo_desktop.ui.engine.config import EngineChoice
 
     media = [make_photo(work / "lake.jpg"), make_clip(work / "street.mp4"),
              make_recording(work / "memo.wav")]
@@ -213,7 +213,7 @@ def settings_flow(app, work: Path, out: Path) -> None:
 
     from mimo_desktop.app import build_window, save_screenshot
     from mimo_desktop.core.store import Store
-    from mimo_desktop.ui import model_check
+    from mimo_desktop.ui.engine import model_check
 
     survey = two_h100s()
     model_check._detect_gpus = lambda: survey  # no GPU on this machine: the survey two H100s would give
@@ -262,7 +262,7 @@ def download_flow(app, work: Path, out: Path) -> None:
         os.environ["HF_ENDPOINT"] = hub.endpoint  # read by huggingface_hub when it is first imported
         os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
         from mimo_desktop.app import save_screenshot
-        from mimo_desktop.ui.download_dialog import DownloadDialog
+        from mimo_desktop.ui.engine.download_dialog import DownloadDialog
 
         dialog = DownloadDialog(folder=str(work / "models" / "MiMo-tiny"), max_workers=3)
         dialog.repo.setText(HUB_REPO)
@@ -440,8 +440,8 @@ def conversation_flow(app, work: Path, out: Path) -> None:
     from mimo_desktop.core.conversation import Role
     from mimo_desktop.core.store import Store
     from mimo_desktop.engine.types import Finished, TextDelta
-    from mimo_desktop.ui.engine_config import EngineChoice
-    from mimo_desktop.ui.media_viewer import ImageViewer
+    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.ui.chat.media_viewer import ImageViewer
 
     class ChatEngine(ScreenshotEngine):
         async def generate(self, request):
@@ -532,8 +532,8 @@ def answer_flow(app, work: Path, out: Path) -> None:
     from mimo_desktop.app import build_window, save_screenshot
     from mimo_desktop.core.store import Store
     from mimo_desktop.engine.types import Finished, TextDelta
-    from mimo_desktop.ui.engine_config import EngineChoice
-    from mimo_desktop.ui.text_viewer import TextViewer
+    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.ui.chat.text_viewer import TextViewer
 
     go_on = threading.Event()
 

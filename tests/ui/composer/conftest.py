@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mimo_desktop.ui.composer import Composer
+from mimo_desktop.ui.composer.composer import Composer
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication
 
-from mimo_desktop.ui import media_worker
+from mimo_desktop.ui.composer import media_worker
 
 from .helpers import chip, drop, wait_prepared
 

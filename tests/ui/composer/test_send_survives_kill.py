@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication
 from mimo_desktop.app import build_window
 from mimo_desktop.core.store import Store
 from mimo_desktop.media.prepared import PreparedMedia
-from mimo_desktop.ui.attachments import DraftAttachment
+from mimo_desktop.ui.composer.attachments import DraftAttachment
 
 home, clip, sha = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 app = QApplication([])
@@ -119,7 +119,7 @@ def _sent_file(path: Path):
     from PIL import Image
 
     from mimo_desktop.media.prepared import PreparedMedia
-    from mimo_desktop.ui.attachments import DraftAttachment
+    from mimo_desktop.ui.composer.attachments import DraftAttachment
 
     with path.open("rb") as f:
         sha = hashlib.file_digest(f, "sha256").hexdigest()

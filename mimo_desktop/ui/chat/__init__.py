@@ -1,0 +1,1 @@
+"""The chat view: messages as rich text, streaming, thinking blocks, media tiles and viewers, links."""

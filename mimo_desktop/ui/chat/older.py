@@ -1,0 +1,170 @@
+"""Older messages of a long conversation, put above the newest ones a few at a time.
+
+Opening a conversation shows its newest messages at once; the Markdown of the older ones is rendered
+on the Markdown worker thread, newest first, and inserted at the top of the document from their own
+event-loop turns, some INSERT_HTML_CHARS at a time, keeping what the reader sees where it is.
+
+An insert at the top costs QTextDocument's layout time that grows with the document below it
+(measured: 17 ms for one empty block above 100 answers with tables and code, 5,000 blocks). Once
+an insert takes longer than ON_DEMAND_AFTER_S, the rest is inserted only when the reader scrolls
+near the top (or clicks the "↑ N earlier messages" line there), one piece at a time, as chat apps
+load history. Opening another conversation (or the
+same one again) drops whatever is still pending.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QPushButton
+
+from mimo_desktop.core.conversation import Message, Role
+
+from .stream_render import BlockRenderer
+
+if TYPE_CHECKING:
+    from .view import ChatView
+    from ..window.theme import HtmlColors
+
+FIRST_PAINT_BUDGET_S = 0.02  # rendering the newest messages for the first paint (at least one)
+# setHtml/insertHtml cost ~1 µs a character of HTML (Pygments' inline styles make code verbose);
+# 16,000 characters are three answers with code: more than a window shows
+FIRST_PAINT_HTML_CHARS = 16_000
+INSERT_HTML_CHARS = 12_000  # older messages inserted per event-loop turn
+ON_DEMAND_AFTER_S = 0.025  # an insert slower than this: insert the rest only when scrolled to the top
+NEAR_TOP_PX = 40
+SEPARATOR = ""  # turns are told apart by their cards and spacing, not by rules
+
+
+class OlderMessages(QObject):
+    def __init__(self, view: ChatView, renderer: BlockRenderer) -> None:
+        super().__init__(view)
+        self._view = view
+        self._renderer = renderer
+        self._pending: deque[tuple[Message, Future | None]] = deque()  # newest first
+        self._colors: HtmlColors | None = None
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self._insert_some)
+        self.on_demand = False  # waiting for the reader to scroll up
+        view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.hint = QPushButton(view)  # the view's child, not the viewport's: scrolling must not move it
+        self.hint.setObjectName("earlierMessages")
+        self.hint.setFlat(True)
+        self.hint.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.hint.clicked.connect(self.load_more)
+        self.hint.hide()
+
+    @property
+    def active(self) -> bool:
+        """Older messages are being inserted (not: some wait for the reader to scroll up)."""
+        return bool(self._pending) and not self.on_demand
+
+    @property
+    def waiting(self) -> int:
+        """How many older messages are not in the view yet."""
+        return len(self._pending)
+
+    def reset(self) -> None:
+        self._timer.stop()
+        self.on_demand = False
+        self.hint.hide()
+        for _msg, future in self._pending:
+            if future is not None:
+                future.cancel()
+        self._pending.clear()
+
+    def start(self, older: list[Message], colors: HtmlColors) -> None:
+        """Render ``older`` (in thread order) on the worker and put it above the view's first message."""
+        self.reset()
+        self._colors = colors
+        view = self._view
+        for msg in reversed(older):
+            needs_render = msg.role is Role.ASSISTANT and view.cached_body(msg) is None
+            future = self._renderer.submit(msg.text, msg.id, [0], view.dark) if needs_render else None
+            self._pending.append((msg, future))
+        if self._pending:
+            self._timer.start()
+
+    @Slot()
+    def _insert_some(self) -> None:
+        """Insert the next ready messages as one piece of about INSERT_HTML_CHARS of HTML: each
+        insert at the top costs a fixed part that grows with the document, and a part per character."""
+        view = self._view
+        parts: list[str] = []
+        size = 0
+        while self._pending and size < INSERT_HTML_CHARS:
+            msg, future = self._pending[0]
+            if future is not None and not future.done():
+                break
+            self._pending.popleft()
+            body = future.result() if future is not None else None
+            parts.insert(0, view._message_html(msg, self._colors, body) + SEPARATOR)
+            size += len(parts[0])
+        if parts:
+            started = time.thread_time()  # CPU: what the insert cost, not what other processes took
+            self._insert_keeping_place("".join(parts))
+            if time.thread_time() - started > ON_DEMAND_AFTER_S:
+                self.on_demand = True
+        at_top = view.verticalScrollBar().value() <= NEAR_TOP_PX  # or nothing to scroll yet: the reader waits
+        if self._pending and (not parts or not self.on_demand or at_top):
+            self._timer.start(0 if parts else 2)
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        """While older messages wait for the reader: how many, at the top of the view (a click loads them)."""
+        if not (self.on_demand and self._pending):
+            self.hint.hide()
+            return
+        count = len(self._pending)
+        self.hint.setText(f"↑ {count} earlier message{'s' if count != 1 else ''}: scroll up or click to see them")
+        self.hint.setAccessibleName(self.hint.text())
+        self.hint.adjustSize()
+        port = self._view.viewport().geometry()
+        self.hint.move(port.x() + (port.width() - self.hint.width()) // 2, port.y() + 2)
+        self.hint.show()
+        self.hint.raise_()
+
+    @Slot()
+    def load_more(self) -> None:
+        if self._pending and not self._timer.isActive():
+            self._timer.start(0)
+
+    @Slot(int)
+    def _on_scrolled(self, value: int) -> None:
+        if self.on_demand and value <= NEAR_TOP_PX:
+            self.load_more()
+
+    def _insert_keeping_place(self, html: str) -> None:
+        """Insert at the top; what is in the viewport stays where it is, pixel for pixel."""
+        view = self._view
+        layout, bar = view.document().documentLayout(), view.verticalScrollBar()
+        height_before = layout.documentSize().height()
+        self._insert_at_top(html)
+        grown = layout.documentSize().height() - height_before
+        view.settle_layout()
+        bar.blockSignals(True)  # keeping the place is not the reader scrolling up
+        bar.setValue(bar.value() + round(grown))
+        bar.blockSignals(False)
+
+    def _insert_at_top(self, html: str) -> None:
+        doc = self._view.document()
+        before = doc.characterCount()
+        self._insert_html_at_top(doc, html)
+        self._view.moved_above_stream(doc.characterCount() - before)
+
+    @staticmethod
+    def _insert_html_at_top(doc, html: str) -> None:
+        cursor = QTextCursor(doc)
+        cursor.setPosition(0)
+        # An empty block of its own at the top: the inserted HTML must not merge into (or take the
+        # format of) the first message's header.
+        cursor.insertBlock(doc.begin().blockFormat(), doc.begin().charFormat())
+        cursor.setPosition(0)
+        cursor.setBlockFormat(QTextBlockFormat())
+        cursor.setCharFormat(QTextCharFormat())
+        cursor.insertHtml(html)

@@ -1,0 +1,1 @@
+"""The conversation list and how its rows are drawn."""
