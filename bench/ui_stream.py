@@ -126,7 +126,7 @@ def wait_until(app: QApplication, done, timeout_s: float = 300.0) -> None:
 
 def run_baseline(app: QApplication, pieces: list[str]) -> dict[str, float]:
     from mimo_desktop.ui.engine.bridge import EngineBridge
-    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.engine.choice import EngineChoice
 
     browser = QTextBrowser()
     browser.resize(840, 600)
@@ -162,7 +162,7 @@ def run_app(app: QApplication, pieces: list[str], home: Path, rate: float | None
     from mimo_desktop.app import build_window
     from mimo_desktop.core.conversation import MessageState
     from mimo_desktop.core.store import Store
-    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.engine.choice import EngineChoice
 
     store = Store.open(home)
     window, controller = build_window(store, start_engine=False)

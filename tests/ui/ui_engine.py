@@ -22,7 +22,7 @@ from mimo_desktop.engine.types import (
     RequestFailed,
     TextDelta,
 )
-from mimo_desktop.ui.engine.config import EngineChoice
+from mimo_desktop.engine.choice import EngineChoice
 
 CODE_ANSWER = "Here is code:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nDone.\n"
 

@@ -21,7 +21,7 @@ from mimo_desktop.app import build_window, save_screenshot
 from mimo_desktop.core.conversation import Role
 from mimo_desktop.core.store import Store
 from mimo_desktop.engine.types import EngineInfo, EngineStats, Finished, TextDelta
-from mimo_desktop.ui.engine.config import EngineChoice
+from mimo_desktop.engine.choice import EngineChoice
 
 QUESTION = "What kind of bird is this, and what is it eating?"
 THINKING = "The photo shows a small bird with an orange-red breast on dug soil, holding a worm. "

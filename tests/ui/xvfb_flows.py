@@ -154,7 +154,7 @@ def attachments_flow(app, work: Path, out: Path) -> None:
     from mimo_desktop.app import build_window, save_screenshot
     from mimo_desktop.core.conversation import Role
     from mimo_desktop.core.store import Store
-    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.engine.choice import EngineChoice
 
     media = [make_photo(work / "lake.jpg"), make_clip(work / "street.mp4"),
              make_recording(work / "memo.wav")]
@@ -440,7 +440,7 @@ def conversation_flow(app, work: Path, out: Path) -> None:
     from mimo_desktop.core.conversation import Role
     from mimo_desktop.core.store import Store
     from mimo_desktop.engine.types import Finished, TextDelta
-    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.engine.choice import EngineChoice
     from mimo_desktop.ui.chat.media_viewer import ImageViewer
 
     class ChatEngine(ScreenshotEngine):
@@ -532,7 +532,7 @@ def answer_flow(app, work: Path, out: Path) -> None:
     from mimo_desktop.app import build_window, save_screenshot
     from mimo_desktop.core.store import Store
     from mimo_desktop.engine.types import Finished, TextDelta
-    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.engine.choice import EngineChoice
     from mimo_desktop.ui.chat.text_viewer import TextViewer
 
     go_on = threading.Event()

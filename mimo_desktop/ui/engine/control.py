@@ -10,13 +10,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
-from mimo_desktop.engine.types import API_KEY_ENV, EngineStateChanged, SamplingSettings
-from mimo_desktop.engine.vllm_errors import VLLM_MISSING
-from mimo_desktop.engine.vllm_settings import SettingsError
-
-from . import config
-from .bridge import EngineBridge
-from .config import (
+from mimo_desktop.engine import choice as config
+from mimo_desktop.engine.choice import (
     ENGINE_KEY,
     SAMPLING_KEY,
     EngineChoice,
@@ -26,6 +21,11 @@ from .config import (
     sampling_settings,
     store_api_key,
 )
+from mimo_desktop.engine.types import API_KEY_ENV, EngineStateChanged, SamplingSettings
+from mimo_desktop.engine.vllm_errors import VLLM_MISSING
+from mimo_desktop.engine.vllm_settings import SettingsError
+
+from .bridge import EngineBridge
 from ..window.main import MainWindow
 from ..settings.dialog import SettingsDialog, SettingsValues
 from ..window.theme import THEME_SETTING, apply_window_theme

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.config import engine_config
+from mimo_desktop.engine.choice import engine_config
+
 from .sampling_form import SamplingForm
 from ..window.theme import THEME_CHOICES
 

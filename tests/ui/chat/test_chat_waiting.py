@@ -47,7 +47,7 @@ def test_while_the_engine_starts_the_answer_says_so(qtbot, window, engine_log):
 
     from ui_engine import UiScriptedEngine
 
-    from mimo_desktop.ui.engine.config import EngineChoice
+    from mimo_desktop.engine.choice import EngineChoice
 
     class SlowStart(UiScriptedEngine):
         async def start(self, on_stage, on_stats):

@@ -19,7 +19,7 @@ from model_ui_support import REPO  # noqa: E402
 from mimo_desktop.models import GpuInfo, GpuSurvey  # noqa: E402
 from mimo_desktop.models.units import GIB  # noqa: E402
 from mimo_desktop.ui.engine import model_check  # noqa: E402
-from mimo_desktop.ui.engine.config import engine_config, sampling_config  # noqa: E402
+from mimo_desktop.engine.choice import engine_config, sampling_config  # noqa: E402
 from mimo_desktop.ui.settings.dialog import SettingsDialog, SettingsValues  # noqa: E402
 
 

@@ -8,8 +8,8 @@ from PIL import Image
 from ui_engine import EngineLog, UiScriptedEngine
 
 from mimo_desktop.engine.types import EngineInfo
-from mimo_desktop.ui.engine import config as engine_config
-from mimo_desktop.ui.engine.config import EngineChoice
+from mimo_desktop.engine import choice as engine_config
+from mimo_desktop.engine.choice import EngineChoice
 
 
 def test_attachments_are_stored_and_sent_then_prepared_again_for_later_turns(

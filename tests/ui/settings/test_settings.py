@@ -293,7 +293,7 @@ def test_without_an_os_keyring_the_key_is_offered_for_the_session_never_written(
     from keyring.backends import fail
     from PySide6.QtWidgets import QMessageBox
 
-    from mimo_desktop.ui.engine import config as engine_config
+    from mimo_desktop.engine import choice as engine_config
 
     monkeypatch.setattr(engine_config, "_SESSION_KEYS", {})
     keyring.set_keyring(fail.Keyring())
