@@ -4,7 +4,7 @@
 
 The clip (1080p H.264, 30 fps, with sound) is generated once into /tmp/mimo-bench-media. The first
 question prepares it (what the composer does when it is attached). A follow-up question then needs
-the earlier turn's media again (ui/chat/history_media.prepare_history, the code the app runs):
+the earlier turn's media again (engine/history.prepare_history, the code the app runs):
   - baseline: no cache, the clip is decoded again (what every turn did before);
   - memory: the cache filled when the first question was sent;
   - disk: a fresh cache object reading attachments/.prepared (the app was restarted).
@@ -53,7 +53,7 @@ def main() -> None:
     from mimo_desktop.media.cache import PreparedCache
     from mimo_desktop.media.config import default_config
     from mimo_desktop.media.preparation import prepare
-    from mimo_desktop.ui.chat.history_media import MediaJob, prepare_history
+    from mimo_desktop.engine.history import MediaJob, prepare_history
 
     cfg = default_config()
     start = time.perf_counter()

@@ -17,7 +17,7 @@ from mimo_desktop.core.errors import StoreError
 from .thread_facts import NO_ENGINE, title_from
 
 if TYPE_CHECKING:
-    from ..chat.history_media import PreparedHistory
+    from mimo_desktop.engine.history import PreparedHistory
 
 FAILED = object()  # what ChatController._guard returns when the store refused
 
@@ -90,7 +90,7 @@ class Sending:
         if thread is FAILED:
             self.streamer.stop()
             return
-        from ..chat.history_media import MediaJob, PreparedHistory
+        from mimo_desktop.engine.history import MediaJob, PreparedHistory
 
         # the question's own media comes prepared from the composer; on regenerate, from its files
         from_files = thread if not media else thread[:-1]
@@ -117,7 +117,7 @@ class Sending:
             return
         if history.notes:
             self.window.show_notice(" ".join(history.notes))
-        from ..chat.history_media import turns_from_thread
+        from mimo_desktop.engine.history import turns_from_thread
 
         turns = turns_from_thread(thread, {**history.by_message, **({user_id: media} if media else {})})
         sampling, system_prompt = self.engine.sampling_for(user.conversation_id)

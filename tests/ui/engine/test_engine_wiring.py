@@ -128,7 +128,7 @@ def test_a_failed_answer_keeps_its_turn_so_two_questions_never_go_out_in_a_row(q
     wait_idle(qtbot, engine_window)
     send(qtbot, engine_window, "tokens=1")
     wait_idle(qtbot, engine_window)
-    from mimo_desktop.ui.chat.history_media import NO_ANSWER_TURN
+    from mimo_desktop.engine.history import NO_ANSWER_TURN
 
     turns = [(t.role, t.text) for t in engine_log.requests[-1].turns]
     assert turns == [("user", "tokens=2 then=fail"), ("assistant", "t0 t1 "),
