@@ -15,9 +15,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPolygonF, QTextDocument
 
+from mimo_desktop.core.budget import format_duration
 from mimo_desktop.core.conversation import Attachment
 
-from ..composer.attachments import format_duration
 from ..background import Background
 
 TILE_W, TILE_H = 176, 120

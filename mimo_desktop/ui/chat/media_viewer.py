@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..composer.attachments import format_duration, waveform_pixmap
+from mimo_desktop.core.budget import format_duration
+
+from ..composer.attachments import waveform_pixmap
 from ..background import Background
 
 _named_copies: tempfile.TemporaryDirectory | None = None

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mimo_desktop.core.budget import format_cost, format_duration, format_seconds, item_tokens
+
 from .media_worker import THUMBNAIL_SIDE, MediaResult
 
 # For the file dialog's filter and a first guess at the kind; the media layer decides by content.
@@ -80,20 +82,6 @@ class DraftAttachment:
         return item_tokens(known) if known is not None else 0
 
 
-def item_tokens(item: Any) -> int:
-    """Tokens an item adds, its video's sound track included."""
-    return getattr(item, "total_tokens", item.tokens)
-
-
-def format_duration(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}" if whole < 3600 else f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
-def format_cost(tokens: int, estimate: bool) -> str:
-    return f"{'≈ ' if estimate else ''}{tokens:,} tokens"
-
-
 def pil_to_pixmap(image: Any) -> QPixmap:
     rgb = image.convert("RGB")
     data = rgb.tobytes()
@@ -124,10 +112,6 @@ CHIP_NAME_WIDTH = 96  # pixels beside the remove button in a chip of THUMBNAIL_S
 def elide_middle(name: str, metrics: Any, width: int) -> str:
     """``a-very-long-na…me.mp4``: the start and the extension stay readable (full path in the tooltip)."""
     return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, width)
-
-
-def format_seconds(seconds: float) -> str:
-    return f"{max(1, round(seconds))} s" if seconds < 90 else f"{round(seconds / 60)} min"
 
 
 class AttachmentChip(QFrame):
@@ -351,49 +335,6 @@ class AttachmentStrip(QScrollArea):
             self._row.removeWidget(slot)
             slot.deleteLater()
         self._slots.clear()
-
-
-@dataclass(frozen=True)
-class ContextBudget:
-    """A message's tokens against the engine's context: what the meter says and whether Send may go."""
-
-    text_tokens: int
-    media_tokens: int
-    history_tokens: int
-    limit: int | None  # None: no engine context length known yet
-    estimate: bool
-
-    NEAR_FULL = 0.9  # the meter turns amber above this share of the context
-
-    @property
-    def message_tokens(self) -> int:
-        return self.text_tokens + self.media_tokens
-
-    def meter_text(self) -> str:
-        approx = "≈ " if self.estimate else ""
-        parts = f"text {self.text_tokens:,} · attachments {self.media_tokens:,}"
-        if self.limit is None:
-            return f"Message: {approx}{self.message_tokens:,} tokens ({parts})"
-        used = self.history_tokens + self.message_tokens
-        return f"Context: {approx}{used:,} of {self.limit:,} tokens (history {self.history_tokens:,} · {parts})"
-
-    def meter_color(self) -> str:
-        if self.limit is None:
-            return "gray"
-        share = (self.history_tokens + self.message_tokens) / self.limit if self.limit else 1.0
-        return "#c0392b" if share > 1 else "#d68910" if share > self.NEAR_FULL else "gray"
-
-    def over_reason(self) -> str:
-        """"" when the message fits; otherwise why Send is disabled."""
-        if self.limit is None:
-            return ""
-        left = self.limit - self.history_tokens
-        if self.message_tokens <= left:
-            return ""
-        return (
-            f"Too long: this message needs {self.message_tokens:,} tokens but only {max(left, 0):,} of the "
-            f"{self.limit:,}-token context are left. Remove an attachment or start a new chat."
-        )
 
 
 class ScratchFolder:

@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mimo_desktop.core.budget import ContextBudget
+
 from .attachments import (
     AttachmentChip,
     AttachmentStrip,
-    ContextBudget,
     DraftAttachment,
     ScratchFolder,
     file_dialog_filter,

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 
 from mimo_desktop.core import queries
+from mimo_desktop.core.budget import history_tokens
 from mimo_desktop.core.conversation import Message, Role
 from mimo_desktop.core.drafts import DraftBook
 from mimo_desktop.core.errors import StoreError
@@ -18,7 +19,7 @@ from .main import MainWindow
 from ..chat.message_html import Branch
 from .sending import FAILED, Sending
 from .theme import THEME_SETTING, apply_window_theme
-from .thread_facts import export_with_dialog, history_tokens
+from .thread_facts import export_with_dialog
 from .layout import WindowLayout
 
 if TYPE_CHECKING:

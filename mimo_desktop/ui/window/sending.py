@@ -13,8 +13,9 @@ from PySide6.QtCore import Slot
 
 from mimo_desktop.core.conversation import Message, MessageState, Role
 from mimo_desktop.core.errors import StoreError
+from mimo_desktop.core.titles import title_from
 
-from .thread_facts import NO_ENGINE, title_from
+from .thread_facts import NO_ENGINE
 
 if TYPE_CHECKING:
     from mimo_desktop.engine.history import PreparedHistory

@@ -1,5 +1,6 @@
-"""Small facts about a thread the controller needs (its title, the context it takes), the notice
-shown without an engine, and exporting a conversation through a save dialog."""
+"""The notice shown without an engine, and exporting a conversation through a save dialog.
+
+A thread's title and the context it takes are Qt-free: ``core.titles`` and ``core.budget``."""
 
 from __future__ import annotations
 
@@ -7,34 +8,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from mimo_desktop.core.conversation import Message
 from mimo_desktop.core.errors import StoreError
 from mimo_desktop.core.store import Store
-
-TITLE_WORDS = 8
-
-
-def title_from(text: str) -> str:
-    words = text.split()
-    title = " ".join(words[:TITLE_WORDS])
-    return title + ("…" if len(words) > TITLE_WORDS else "")
-
 
 NO_ENGINE = (
     "No engine is configured, so nobody will answer yet. Your message is saved. "
     "Open Settings to choose an embedded vLLM model folder or a remote server."
 )
-
-
-def history_tokens(thread: list[Message]) -> int:
-    """Prompt tokens the thread takes: exact up to the last answer with usage, estimated after it."""
-    used, start = 0, 0
-    for i, msg in enumerate(thread):
-        if msg.stats.prompt_tokens is not None and msg.stats.output_tokens is not None:
-            used, start = msg.stats.prompt_tokens + msg.stats.output_tokens, i + 1
-    for msg in thread[start:]:
-        used += len(msg.text) // 4 + sum(a.tokens or 0 for a in msg.attachments)  # ~4 characters a token
-    return used
 
 
 def export_with_dialog(parent: QWidget, store: Store, conversation_id: int, fmt: str) -> None:
