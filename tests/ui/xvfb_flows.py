@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 
 TESTS = Path(__file__).resolve().parents[1]
 # the checkpoint builders, fake Hub and memory keyring; the composer tests' drag-and-drop helper
-sys.path[:0] = [str(TESTS), str(TESTS / "models"), str(TESTS / "ui")]
+sys.path[:0] = [str(TESTS), str(TESTS / "models"), str(TESTS / "ui"), str(TESTS / "ui" / "window")]
 
 QUESTION = "What do the photo, the clip and my voice memo have in common? Answer in three bullet points."
 HUB_REPO = "XiaomiMiMo/MiMo-tiny"  # the fake Hub's name for the tiny checkpoint: not the real 300 GB model
