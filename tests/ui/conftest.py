@@ -11,6 +11,18 @@ def _ui_keyring(memory_keyring):
     return memory_keyring
 
 
+@pytest.fixture(autouse=True)
+def _clipboard_emptied():
+    """After each test the clipboard is emptied while Python still runs: Qt owns the QMimeData a test put
+    there, and deleting its Python wrapper from Qt's exit-time destructors, after the interpreter is gone,
+    crashed the test process at exit (rc 139 after every test had passed)."""
+    yield
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is not None:
+        QGuiApplication.clipboard().clear()
+
+
 @pytest.fixture
 def store(mimo_home):
     s = Store.open(mimo_home)
