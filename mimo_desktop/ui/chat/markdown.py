@@ -19,7 +19,9 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # Qt lays out one unbroken run of characters in time that grows much faster than its length (a 256 KiB
 # line of base64 took 13 s, 1 MiB over 150 s): longer runs are shown cut, with "show all" beside them.
 FOLD_CHARS = 1500
-LONG_RUN = re.compile(r"\S{%d,}" % (FOLD_CHARS + 1))
+# An exact count, not "{n,}": a search stops at the start of the first long run instead of scanning the
+# run to its end (9 ms per MiB of "AAAA…" on the GUI thread, twice per open: the fold and "show all").
+LONG_RUN_START = re.compile(r"\S{%d}" % (FOLD_CHARS + 1))
 FOLD_MARK = " … "
 
 
@@ -72,11 +74,34 @@ def fold_long_runs(text: str) -> str:
     """``text`` with every unbroken run over FOLD_CHARS characters cut to its first FOLD_CHARS."""
     if len(text) <= FOLD_CHARS:
         return text
-    return LONG_RUN.sub(lambda m: m.group()[:FOLD_CHARS] + FOLD_MARK, text)
+    out: list[str] = []
+    pos = 0
+    while (run := LONG_RUN_START.search(text, pos)) is not None:
+        out += [text[pos:run.start() + FOLD_CHARS], FOLD_MARK]
+        pos = _run_end(text, run.end())
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _run_end(text: str, pos: int) -> int:
+    """Where the unbroken run going on at ``pos`` ends. ``str.split`` finds whitespace (the same
+    characters as the regex ``\\s``) some 100 times faster than a regex that tests the run character
+    by character; the window grows, so a long run costs a few slices, and many short ones little."""
+    window = 4096
+    while pos < len(text) and not text[pos].isspace():
+        chunk = text[pos:pos + window]
+        run = len(chunk.split(None, 1)[0])
+        pos += run
+        if run < len(chunk):
+            break
+        window = min(window * 4, 1 << 22)
+    return pos
 
 
 def has_long_runs(text: str) -> bool:
-    return len(text) > FOLD_CHARS and LONG_RUN.search(text) is not None
+    return len(text) > FOLD_CHARS and LONG_RUN_START.search(text) is not None
 
 
 def code_blocks(text: str) -> list[str]:

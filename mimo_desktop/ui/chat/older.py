@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
@@ -31,11 +30,15 @@ if TYPE_CHECKING:
     from .view import ChatView
     from ..window.theme import HtmlColors
 
-FIRST_PAINT_BUDGET_S = 0.02  # rendering the newest messages for the first paint (at least one)
+FIRST_PAINT_BUDGET_S = 0.008  # rendering the newest messages for the first paint (at least one)
 # setHtml/insertHtml cost ~1 µs a character of HTML (Pygments' inline styles make code verbose);
-# 16,000 characters are three answers with code: more than a window shows
-FIRST_PAINT_HTML_CHARS = 16_000
-INSERT_HTML_CHARS = 12_000  # older messages inserted per event-loop turn
+# 4,000 characters are about one answer with code: a window's height or more
+FIRST_PAINT_HTML_CHARS = 4_000
+# Older messages inserted per event-loop turn (at least one). An insert at the top costs a part per
+# character and a part that grows with the document below (Qt lays it out again): 4.6 KB of HTML
+# took 3 ms above 170 blocks, 16 ms above 1,260 (measured): small pieces keep each turn short.
+INSERT_HTML_CHARS = 5_000
+RENDER_AHEAD = 4  # messages given to the Markdown worker ahead of the inserts
 ON_DEMAND_AFTER_S = 0.025  # an insert slower than this: insert the rest only when scrolled to the top
 NEAR_TOP_PX = 40
 SEPARATOR = ""  # turns are told apart by their cards and spacing, not by rules
@@ -46,7 +49,7 @@ class OlderMessages(QObject):
         super().__init__(view)
         self._view = view
         self._renderer = renderer
-        self._pending: deque[tuple[Message, Future | None]] = deque()  # newest first
+        self._pending: deque[list] = deque()  # [message, its rendering future or None], newest first
         self._colors: HtmlColors | None = None
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._insert_some)
@@ -79,16 +82,25 @@ class OlderMessages(QObject):
         self._pending.clear()
 
     def start(self, older: list[Message], colors: HtmlColors) -> None:
-        """Render ``older`` (in thread order) on the worker and put it above the view's first message."""
+        """Render ``older`` (in thread order) on the worker and put it above the view's first message.
+
+        Nothing is given to the worker before the next event-loop turn, after the first paint: the
+        worker's Python holds the GIL, and the GUI thread would wait for it in the middle of that paint.
+        Then only RENDER_AHEAD messages at a time, so that the worker and the inserts take turns."""
         self.reset()
         self._colors = colors
-        view = self._view
-        for msg in reversed(older):
-            needs_render = msg.role is Role.ASSISTANT and view.cached_body(msg) is None
-            future = self._renderer.submit(msg.text, msg.id, [0], view.dark) if needs_render else None
-            self._pending.append((msg, future))
+        self._pending.extend([msg, None] for msg in reversed(older))
         if self._pending:
-            self._timer.start()
+            self._timer.start(0)
+
+    def _render_ahead(self) -> None:
+        view = self._view
+        for i, item in enumerate(self._pending):
+            if i >= RENDER_AHEAD:
+                break
+            msg, future = item
+            if future is None and msg.role is Role.ASSISTANT and view.cached_body(msg) is None:
+                item[1] = self._renderer.submit(msg.text, msg.id, [0], view.dark)
 
     @Slot()
     def _insert_some(self) -> None:
@@ -97,14 +109,18 @@ class OlderMessages(QObject):
         view = self._view
         parts: list[str] = []
         size = 0
+        self._render_ahead()
         while self._pending and size < INSERT_HTML_CHARS:
             msg, future = self._pending[0]
             if future is not None and not future.done():
                 break
+            if future is None and msg.role is Role.ASSISTANT and view.cached_body(msg) is None:
+                break  # not given to the worker yet: it comes with the next piece
             self._pending.popleft()
             body = future.result() if future is not None else None
             parts.insert(0, view._message_html(msg, self._colors, body) + SEPARATOR)
             size += len(parts[0])
+        self._render_ahead()
         if parts:
             started = time.thread_time()  # CPU: what the insert cost, not what other processes took
             self._insert_keeping_place("".join(parts))

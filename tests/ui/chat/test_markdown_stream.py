@@ -5,7 +5,7 @@ import time
 import pytest
 from PySide6.QtWidgets import QTextBrowser
 
-from mimo_desktop.ui.chat.markdown import BlockSplitter, render_markdown
+from mimo_desktop.ui.chat.markdown import FOLD_CHARS, FOLD_MARK, BlockSplitter, fold_long_runs, has_long_runs, render_markdown
 from mimo_desktop.ui.chat.stream_render import BlockRenderer, StreamRegion
 from mimo_desktop.ui.window.theme import html_colors
 
@@ -17,6 +17,17 @@ ANSWER = (
     "After the code.\n\n"
     "| a | b |\n| - | - |\n| 1 | 2 |\n\n> A quote\n> on two lines\n\nThe end."
 )
+
+
+def test_every_unbroken_run_over_the_fold_is_cut_and_everything_between_runs_is_kept():
+    keep = "x" * FOLD_CHARS  # exactly at the limit: shown whole
+    text = (f"start {keep} " + "A" * (1 << 20) + "\n\u3000é" + "中" * (FOLD_CHARS + 1) + "\u00a0tail "
+            + "B" * 70_000 + "\t" + "C" * 4096)
+    folded = fold_long_runs(text)
+    assert folded == (f"start {keep} " + "A" * FOLD_CHARS + FOLD_MARK + "\n\u3000" + ("é" + "中" * (FOLD_CHARS - 1))
+                      + FOLD_MARK + "\u00a0tail " + "B" * FOLD_CHARS + FOLD_MARK + "\t" + "C" * FOLD_CHARS + FOLD_MARK)
+    assert has_long_runs(text) and not has_long_runs(f"{keep} {keep}\n{keep}")
+    assert fold_long_runs(f"{keep} {keep}") == f"{keep} {keep}"
 
 
 def test_splitter_finishes_blocks_only_when_nothing_later_can_change_them():
