@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from .view import ChatView
     from ..window.theme import HtmlColors
 
-FIRST_PAINT_BUDGET_S = 0.008  # rendering the newest messages for the first paint (at least one)
-# setHtml/insertHtml cost ~1 µs a character of HTML (Pygments' inline styles make code verbose);
-# 4,000 characters are about one answer with code: a window's height or more
-FIRST_PAINT_HTML_CHARS = 4_000
 # Older messages inserted per event-loop turn (at least one). An insert at the top costs a part per
 # character and a part that grows with the document below (Qt lays it out again): 4.6 KB of HTML
 # took 3 ms above 170 blocks, 16 ms above 1,260 (measured): small pieces keep each turn short.
@@ -54,6 +51,7 @@ class OlderMessages(QObject):
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._insert_some)
         self.on_demand = False  # waiting for the reader to scroll up
+        self._until: tuple[int, Callable[[], None]] | None = None  # a message wanted in, and what then
         view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.hint = QPushButton(view)  # the view's child, not the viewport's: scrolling must not move it
         self.hint.setObjectName("earlierMessages")
@@ -72,8 +70,18 @@ class OlderMessages(QObject):
         """How many older messages are not in the view yet."""
         return len(self._pending)
 
+    def holds(self, message_id: int) -> bool:
+        """``message_id`` is one of the older messages not in the view yet."""
+        return any(msg.id == message_id for msg, _future in self._pending)
+
+    def load_until(self, message_id: int, then: Callable[[], None]) -> None:
+        """Go on inserting, a piece per turn as ever, until ``message_id`` is in the view; then call ``then``."""
+        self._until = (message_id, then)
+        self.load_more()
+
     def reset(self) -> None:
         self._timer.stop()
+        self._until = None
         self.on_demand = False
         self.hint.hide()
         for _msg, future in self._pending:
@@ -126,8 +134,11 @@ class OlderMessages(QObject):
             self._insert_keeping_place("".join(parts))
             if time.thread_time() - started > ON_DEMAND_AFTER_S:
                 self.on_demand = True
+        if self._until is not None and not self.holds(self._until[0]):
+            then, self._until = self._until[1], None
+            then()
         at_top = view.verticalScrollBar().value() <= NEAR_TOP_PX  # or nothing to scroll yet: the reader waits
-        if self._pending and (not parts or not self.on_demand or at_top):
+        if self._pending and (not parts or not self.on_demand or at_top or self._until is not None):
             self._timer.start(0 if parts else 2)
         self._show_hint()
 
