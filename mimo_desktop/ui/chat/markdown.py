@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -141,24 +142,32 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     return bar + highlight_code(token.content, lang, dark=env.get("dark", False))
 
 
+# Pygments finds its formatters and lexers lazily, and not safely from two threads at once: the
+# start-up warm-up and the Markdown worker raced (seen in bench/ui_stream.py: "ImportError: cannot
+# import name 'HtmlFormatter' from 'pygments.formatters'", the code block shown unhighlighted).
+_PYGMENTS_LOAD = threading.Lock()
+
+
 @lru_cache(maxsize=4)
 def _formatter(dark: bool):
-    from pygments.formatters import HtmlFormatter
+    with _PYGMENTS_LOAD:
+        from pygments.formatters import HtmlFormatter
 
-    # Inline styles: QTextDocument has no stylesheet cascade for classes from a <style> block per fragment.
-    # Made once per style: building one computes the whole style table.
-    return HtmlFormatter(noclasses=True, nowrap=False, style=DARK_CODE_STYLE if dark else LIGHT_CODE_STYLE)
+        # Inline styles: QTextDocument has no stylesheet cascade for classes from a <style> block per
+        # fragment. Made once per style: building one computes the whole style table.
+        return HtmlFormatter(noclasses=True, nowrap=False, style=DARK_CODE_STYLE if dark else LIGHT_CODE_STYLE)
 
 
 @lru_cache(maxsize=64)
 def _lexer(lang: str):
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
+    with _PYGMENTS_LOAD:
+        from pygments.lexers import get_lexer_by_name
+        from pygments.util import ClassNotFound
 
-    try:
-        return get_lexer_by_name(lang or "text")
-    except ClassNotFound:
-        return None
+        try:
+            return get_lexer_by_name(lang or "text")
+        except ClassNotFound:
+            return None
 
 
 def highlight_code(code: str, lang: str, *, dark: bool = False) -> str:

@@ -86,3 +86,33 @@ def test_streamed_answer_shows_what_the_whole_answer_shows(qtbot, step):
     assert blocks_text(streamed.document()) == blocks_text(whole.document())
     assert blocks_format(streamed.document()) == blocks_format(whole.document())  # spacing, quote indents
     assert "".join(region.rendered_html).count("mimo:copy-code/1/0") == 1
+
+
+def test_code_is_highlighted_when_two_threads_load_pygments_at_once():
+    """The start-up warm-up and the Markdown worker may highlight their first code at the same time."""
+    import subprocess
+    import sys
+
+    script = """
+import sys, threading
+from mimo_desktop.ui.chat import markdown as md
+failures = []
+for attempt in range(20):
+    for name in [m for m in sys.modules if m.startswith("pygments")]:
+        del sys.modules[name]  # as in a fresh start: nothing of Pygments loaded yet
+    md._formatter.cache_clear()
+    md._lexer.cache_clear()
+    def highlight():
+        try:
+            html = md.highlight_code("x = 1", "python")
+        except ImportError as exc:
+            html = repr(exc)
+        if "<span" not in html:
+            failures.append(html)
+    threads = [threading.Thread(target=highlight) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+print(len(failures))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "0", done.stdout + done.stderr[-2000:]
