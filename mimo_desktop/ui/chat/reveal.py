@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from .view import ChatView
 
 HIGHLIGHT_MS = 2500
-NEAR_BLOCKS = 8  # how far from the top of the view the header is looked for after scrolling to it
-MESSAGE_BLOCKS = 5000  # how far down a message's end is looked for
+NEAR_BLOCKS = 8  # how far above the top of the view the header is looked for after scrolling to it
+MESSAGE_BLOCKS = 5000  # how far down a header, or a message's end, is looked for
 QUERY_SYNTAX = '"*()'  # what a search query may wrap its words in
 
 
@@ -88,18 +88,25 @@ class MessageReveal(QObject):
         self._fade.start()
 
     def _header_near_top(self, message_id: int) -> QTextBlock | None:
-        """The block with the message's header mark, found near the top of the view (where
-        scrollToAnchor put it) rather than by walking the whole document from its start."""
-        mark = header_mark(message_id)
-        top = self._view.cursorForPosition(QPoint(4, 4)).block()
-        for step in ("next", "previous"):
-            block = top
-            for _ in range(NEAR_BLOCKS):
-                if not block.isValid():
-                    break
-                if mark in _marks(block):
-                    return block
-                block = getattr(block, step)()
+        """The block with the message's header mark, looked for from the top of the view (where
+        scrollToAnchor put it, or lower down when the message is near the end) rather than by
+        walking the whole document from its start."""
+        view, mark = self._view, header_mark(message_id)
+        top = view.cursorForPosition(QPoint(4, 4)).block()
+        block = top
+        for _ in range(NEAR_BLOCKS):  # just above: the mark's block may begin above the view's edge
+            if not block.isValid():
+                break
+            if mark in _marks(block):
+                return block
+            block = block.previous()
+        block = top.next()
+        for _ in range(MESSAGE_BLOCKS):
+            if not block.isValid():
+                break
+            if mark in _marks(block):
+                return block
+            block = block.next()
         return None
 
     @staticmethod

@@ -198,3 +198,17 @@ def test_a_search_hit_scrolls_to_the_message_that_matched_and_highlights_it_for_
     assert "Question 5" not in whole  # the message, not the ones after it
     qtbot.waitUntil(lambda: not chat.extraSelections(), timeout=5000)  # the highlight fades
     assert "End of answer 4." in chat.visible_text()  # and the reader stays there
+
+
+def test_a_search_hit_on_the_newest_answer_highlights_it_where_it_is(qtbot, window, store):
+    conv = store.create_conversation("short")
+    store.add_message(conv.id, Role.USER, "What lives in Mexican lakes?")
+    answer = store.add_message(conv.id, Role.ASSISTANT, "The axolotl, a salamander.", state=MessageState.COMPLETE)
+    window.controller.refresh_list()
+    qtbot.keyClicks(window.conversations.search, "salamander")
+    qtbot.keyClick(window.conversations.search, Qt.Key.Key_Return)
+    chat = window.chat
+    qtbot.waitUntil(lambda: chat.revealed == answer.id, timeout=5000)  # the end of the chat: it cannot go to the top
+    marked = [s.cursor.selectedText() for s in chat.extraSelections()]
+    assert "salamander" in marked and any("The axolotl, a salamander." in m for m in marked)
+    assert not any("Mexican" in m for m in marked)
