@@ -1,15 +1,16 @@
 """Older messages of a long conversation, put above the newest ones a few at a time.
 
 Opening a conversation shows its newest messages at once; the Markdown of the older ones is rendered
-on the Markdown worker thread, newest first, and inserted at the top of the document from their own
-event-loop turns, some INSERT_HTML_CHARS at a time, keeping what the reader sees where it is.
+on the Markdown worker thread, newest first, a few answers at a time, and inserted at the top of the
+document from their own event-loop turns, some INSERT_HTML_CHARS at a time, keeping what the reader
+sees where it is. The worker and the inserts take turns: never both at once (see ``start``).
 
 An insert at the top costs QTextDocument's layout time that grows with the document below it
-(measured: 17 ms for one empty block above 100 answers with tables and code, 5,000 blocks). Once
-an insert takes longer than ON_DEMAND_AFTER_S, the rest is inserted only when the reader scrolls
-near the top (or clicks the "↑ N earlier messages" line there), one piece at a time, as chat apps
-load history. Opening another conversation (or the
-same one again) drops whatever is still pending.
+(measured, one edit block: 6 ms for a 700-character question above 3,000 blocks). Once an insert
+takes longer than ON_DEMAND_AFTER_S, the rest is inserted only when the reader scrolls near the top
+(or clicks the "↑ N earlier messages" line there), one piece at a time, as chat apps load history;
+a search hit (``load_until``) brings them in until its message is there. Opening another
+conversation (or the same one again) drops whatever is still pending.
 """
 
 from __future__ import annotations
