@@ -1,22 +1,23 @@
 """Older messages of a long conversation, put above the newest ones a few at a time.
 
 Opening a conversation shows its newest messages at once; the Markdown of the older ones is rendered
-on the Markdown worker thread, newest first, and inserted at the top of the document from their own
-event-loop turns, some INSERT_HTML_CHARS at a time, keeping what the reader sees where it is.
+on the Markdown worker thread, newest first, a few answers at a time, and inserted at the top of the
+document from their own event-loop turns, some INSERT_HTML_CHARS at a time, keeping what the reader
+sees where it is. The worker and the inserts take turns: never both at once (see ``start``).
 
 An insert at the top costs QTextDocument's layout time that grows with the document below it
-(measured: 17 ms for one empty block above 100 answers with tables and code, 5,000 blocks). Once
-an insert takes longer than ON_DEMAND_AFTER_S, the rest is inserted only when the reader scrolls
-near the top (or clicks the "↑ N earlier messages" line there), one piece at a time, as chat apps
-load history. Opening another conversation (or the
-same one again) drops whatever is still pending.
+(measured, one edit block: 6 ms for a 700-character question above 3,000 blocks). Once an insert
+takes longer than ON_DEMAND_AFTER_S, the rest is inserted only when the reader scrolls near the top
+(or clicks the "↑ N earlier messages" line there), one piece at a time, as chat apps load history;
+a search hit (``load_until``) brings them in until its message is there. Opening another
+conversation (or the same one again) drops whatever is still pending.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from concurrent.futures import Future
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
@@ -31,11 +32,11 @@ if TYPE_CHECKING:
     from .view import ChatView
     from ..window.theme import HtmlColors
 
-FIRST_PAINT_BUDGET_S = 0.02  # rendering the newest messages for the first paint (at least one)
-# setHtml/insertHtml cost ~1 µs a character of HTML (Pygments' inline styles make code verbose);
-# 16,000 characters are three answers with code: more than a window shows
-FIRST_PAINT_HTML_CHARS = 16_000
-INSERT_HTML_CHARS = 12_000  # older messages inserted per event-loop turn
+# Older messages inserted per event-loop turn (at least one). An insert at the top costs a part per
+# character and a part that grows with the document below (Qt lays it out again): 4.6 KB of HTML
+# took 3 ms above 170 blocks, 16 ms above 1,260 (measured): small pieces keep each turn short.
+INSERT_HTML_CHARS = 5_000
+RENDER_BATCH = 3  # answers given to the Markdown worker at a time
 ON_DEMAND_AFTER_S = 0.025  # an insert slower than this: insert the rest only when scrolled to the top
 NEAR_TOP_PX = 40
 SEPARATOR = ""  # turns are told apart by their cards and spacing, not by rules
@@ -46,11 +47,13 @@ class OlderMessages(QObject):
         super().__init__(view)
         self._view = view
         self._renderer = renderer
-        self._pending: deque[tuple[Message, Future | None]] = deque()  # newest first
+        self._pending: deque[list] = deque()  # [message, its rendering future or None], newest first
         self._colors: HtmlColors | None = None
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._insert_some)
         self.on_demand = False  # waiting for the reader to scroll up
+        self._until: tuple[int, Callable[[], None]] | None = None  # a message wanted in, and what then
+        self._asked = False  # the reader asked for the next piece (scrolled to the top, clicked)
         view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.hint = QPushButton(view)  # the view's child, not the viewport's: scrolling must not move it
         self.hint.setObjectName("earlierMessages")
@@ -61,17 +64,27 @@ class OlderMessages(QObject):
 
     @property
     def active(self) -> bool:
-        """Older messages are being inserted (not: some wait for the reader to scroll up)."""
-        return bool(self._pending) and not self.on_demand
+        """Older messages are being inserted (not: the rest waits for the reader to ask for it)."""
+        return bool(self._pending) and (not self.on_demand or self._asked or self._until is not None)
 
     @property
     def waiting(self) -> int:
         """How many older messages are not in the view yet."""
         return len(self._pending)
 
+    def holds(self, message_id: int) -> bool:
+        """``message_id`` is one of the older messages not in the view yet."""
+        return any(msg.id == message_id for msg, _future in self._pending)
+
+    def load_until(self, message_id: int, then: Callable[[], None]) -> None:
+        """Go on inserting, a piece per turn as ever, until ``message_id`` is in the view; then call ``then``."""
+        self._until = (message_id, then)
+        self.load_more()
+
     def reset(self) -> None:
         self._timer.stop()
-        self.on_demand = False
+        self._until = None
+        self.on_demand = self._asked = False
         self.hint.hide()
         for _msg, future in self._pending:
             if future is not None:
@@ -79,39 +92,71 @@ class OlderMessages(QObject):
         self._pending.clear()
 
     def start(self, older: list[Message], colors: HtmlColors) -> None:
-        """Render ``older`` (in thread order) on the worker and put it above the view's first message."""
+        """Render ``older`` (in thread order) on the worker and put it above the view's first message.
+
+        Nothing is given to the worker before the next event-loop turn, after the first paint; then a
+        few answers at a time, and only while nothing is being inserted: the two never run at once.
+        The worker's Python holds the GIL, and an insert (Qt's C++, which lets the GIL go) calls back
+        into Python: each call waited for the worker, and on a loaded machine for the worker to get a
+        core back (measured: an insert of 17 ms of CPU took 41 ms while the worker rendered).
+        """
         self.reset()
         self._colors = colors
-        view = self._view
-        for msg in reversed(older):
-            needs_render = msg.role is Role.ASSISTANT and view.cached_body(msg) is None
-            future = self._renderer.submit(msg.text, msg.id, [0], view.dark) if needs_render else None
-            self._pending.append((msg, future))
+        self._pending.extend([msg, None] for msg in reversed(older))
         if self._pending:
-            self._timer.start()
+            self._timer.start(0)
+
+    def _needs_render(self, msg: Message) -> bool:
+        return msg.role is Role.ASSISTANT and self._view.cached_body(msg) is None
+
+    def _rendering(self) -> bool:
+        return any(future is not None and not future.done() for _msg, future in self._pending)
+
+    def _render_next(self) -> None:
+        """The next RENDER_BATCH answers to the worker, once those it rendered before are in the view."""
+        submitted = 0
+        for item in self._pending:
+            msg, future = item
+            if future is not None:
+                return  # rendered, still to be inserted
+            if self._needs_render(msg):
+                if submitted == RENDER_BATCH:
+                    return
+                item[1] = self._renderer.submit(msg.text, msg.id, [0], self._view.dark)
+                submitted += 1
 
     @Slot()
     def _insert_some(self) -> None:
-        """Insert the next ready messages as one piece of about INSERT_HTML_CHARS of HTML: each
-        insert at the top costs a fixed part that grows with the document, and a part per character."""
+        """Insert the next rendered messages as one piece of about INSERT_HTML_CHARS of HTML: each
+        insert at the top costs a fixed part that grows with the document, and a part per character.
+        While the reader is waited for (on_demand), one piece per request (scrolled to the top, clicked)."""
         view = self._view
+        rendering = self._rendering()
+        wanted = not self.on_demand or self._asked or self._until is not None
         parts: list[str] = []
         size = 0
-        while self._pending and size < INSERT_HTML_CHARS:
+        while wanted and not rendering and self._pending and size < INSERT_HTML_CHARS:
             msg, future = self._pending[0]
-            if future is not None and not future.done():
-                break
+            if future is None and self._needs_render(msg):
+                break  # not given to the worker yet
             self._pending.popleft()
             body = future.result() if future is not None else None
             parts.insert(0, view._message_html(msg, self._colors, body) + SEPARATOR)
             size += len(parts[0])
+        if not rendering and not parts:
+            self._render_next()  # not after an insert: its paint comes first, on the next turn
         if parts:
+            self._asked = False
             started = time.thread_time()  # CPU: what the insert cost, not what other processes took
             self._insert_keeping_place("".join(parts))
             if time.thread_time() - started > ON_DEMAND_AFTER_S:
                 self.on_demand = True
-        at_top = view.verticalScrollBar().value() <= NEAR_TOP_PX  # or nothing to scroll yet: the reader waits
-        if self._pending and (not parts or not self.on_demand or at_top):
+        if self._until is not None and not self.holds(self._until[0]):
+            then, self._until = self._until[1], None
+            then()
+        if self.on_demand and view.verticalScrollBar().value() <= NEAR_TOP_PX:
+            self._asked = True  # at the top (or nothing to scroll yet): the reader waits for more
+        if self._pending and (self._rendering() or wanted or self._asked):
             self._timer.start(0 if parts else 2)
         self._show_hint()
 
@@ -131,6 +176,7 @@ class OlderMessages(QObject):
 
     @Slot()
     def load_more(self) -> None:
+        self._asked = True
         if self._pending and not self._timer.isActive():
             self._timer.start(0)
 
@@ -161,6 +207,10 @@ class OlderMessages(QObject):
     def _insert_html_at_top(doc, html: str) -> None:
         cursor = QTextCursor(doc)
         cursor.setPosition(0)
+        # One edit block: Qt lays out what follows a change once per edit block, and everything
+        # follows the top: three changes laid the whole document out three times (measured: a
+        # question of 700 characters took 12-17 ms above 3,000 blocks).
+        cursor.beginEditBlock()
         # An empty block of its own at the top: the inserted HTML must not merge into (or take the
         # format of) the first message's header.
         cursor.insertBlock(doc.begin().blockFormat(), doc.begin().charFormat())
@@ -168,3 +218,4 @@ class OlderMessages(QObject):
         cursor.setBlockFormat(QTextBlockFormat())
         cursor.setCharFormat(QTextCharFormat())
         cursor.insertHtml(html)
+        cursor.endEditBlock()

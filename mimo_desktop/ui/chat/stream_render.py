@@ -14,6 +14,7 @@ from __future__ import annotations
 import html as html_lib
 import logging
 import re
+import sys
 import time
 from collections import deque
 from concurrent.futures import Future
@@ -27,6 +28,11 @@ from ..window.theme import HtmlColors
 
 log = logging.getLogger(__name__)
 PAINT_BUDGET_S = 0.005  # time one paint may spend inserting finished blocks
+# While the worker renders (pure Python, holding the GIL), every Qt call of the GUI thread that lets
+# the GIL go (setHtml, insertHtml, signals) waits up to one switch interval to get it back: CPython's
+# 5 ms default, a 0.6 ms call that settles the layout took 75 ms when a long chat opened (measured on
+# the shared machine); the engine bridge uses the same value while an engine runs.
+GIL_SWITCH_INTERVAL_S = 0.0005
 _SPACES = re.compile(r"(\s+)")
 LONG_TAIL_CHARS = 4000  # an open block longer than this grows as plain text until it is finished
 
@@ -38,6 +44,7 @@ class BlockRenderer:
 
     def __init__(self) -> None:
         self._worker = Background(max_workers=1, name="mimo-markdown")
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
 
     def submit(self, block: str, message_id: int, code_index: list[int], dark: bool) -> Future:
         return self._worker.submit(render_block, block, message_id, code_index, dark)

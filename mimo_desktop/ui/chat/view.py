@@ -9,7 +9,6 @@ a web link shows its address on hover and opens in the system browser only after
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,8 +29,10 @@ from mimo_desktop.core.conversation import Message, MessageState, Role
 from .markdown import code_blocks, render_markdown
 from .media import SCHEME as MEDIA_SCHEME
 from .media import ChatMedia
-from .older import FIRST_PAINT_BUDGET_S, FIRST_PAINT_HTML_CHARS, SEPARATOR, OlderMessages
+from .first_paint import newest_parts, show_in_new_document
+from .older import SEPARATOR, OlderMessages
 from .message_actions import MessageActions, message_at
+from .reveal import MessageReveal
 from .message_html import ROLE_LABEL, Branch, attachments_html, footer_html, header_html, message_html
 from .stream_render import BlockRenderer, StreamRegion
 from .links import confirm_open_link
@@ -71,6 +72,7 @@ class ChatView(QTextBrowser):
         self._catch_up.timeout.connect(self._paint_now)
         self._dark = False
         self._older = OlderMessages(self, self._renderer)
+        self._reveal = MessageReveal(self)
         self.media = ChatMedia(self.document, self)
         self.media.tileChanged.connect(self._on_tile_changed)
         self.waiting_phase: Callable[[], str] = lambda: "waiting for the model"
@@ -95,14 +97,14 @@ class ChatView(QTextBrowser):
         self._messages, self._stream, self._finish_with = [], None, None
         self.actions_bar.forget()
         self._older.reset()
-        self.setHtml(f"<p style='color: gray; text-align: center; margin-top: 40px'>{html.escape(text)}</p>")
+        show_in_new_document(self, f"<p style='color: gray; text-align: center; margin-top: 40px'>{html.escape(text)}</p>")
 
     def show_messages(self, messages: list[Message], branches: dict[int, Branch] | None = None) -> None:
         """Render the thread; a last message that is streaming gets a StreamRegion for its body.
 
         When the thread only grew (a question sent, an answer begun), the new messages are appended
         and everything above keeps its rendered form. Otherwise the newest messages are rendered at
-        once (within FIRST_PAINT_BUDGET_S) and the older ones are rendered on the Markdown worker and
+        once (within first_paint's budget) and the older ones are rendered on the Markdown worker and
         put above them a few at a time, so a long conversation never blocks the window.
         """
         branches = dict(branches or {})
@@ -123,7 +125,7 @@ class ChatView(QTextBrowser):
             parts = [self._message_html(m, colors) for m in finished[shown:]]
         else:
             self._older.reset()
-            first, parts = self._newest_parts(finished, colors)
+            first, parts = newest_parts(self, finished, colors)
         if streaming is not None:
             parts.append(header_html(streaming, colors) + attachments_html(streaming, colors))
         if grew:
@@ -132,7 +134,7 @@ class ChatView(QTextBrowser):
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             cursor.insertHtml(SEPARATOR.join(parts))
         else:
-            self.setHtml(SEPARATOR.join(parts))
+            show_in_new_document(self, SEPARATOR.join(parts))
             self._older.start(finished[:first], colors)
         if streaming is not None:
             self._stream = StreamRegion(self.document(), streaming.id, colors, self._dark, self._renderer)
@@ -141,17 +143,6 @@ class ChatView(QTextBrowser):
             self._waiting.start(streaming.id)
         self.settle_layout()
         self.scroll_to_end()
-
-    def _newest_parts(self, finished: list[Message], colors) -> tuple[int, list[str]]:
-        """The HTML of the newest messages that fit the first paint's budget (at least one), and
-        the index of the first of them."""
-        started, parts, first, size = time.perf_counter(), [], len(finished), 0
-        while first > 0 and (not parts or (time.perf_counter() - started < FIRST_PAINT_BUDGET_S
-                                           and size < FIRST_PAINT_HTML_CHARS)):
-            first -= 1
-            parts.insert(0, self._message_html(finished[first], colors))
-            size += len(parts[0])
-        return first, parts
 
     def _message_html(self, msg: Message, colors, body: str | None = None) -> str:
         key = (msg.id, hash(msg.text), self._dark)
@@ -185,6 +176,15 @@ class ChatView(QTextBrowser):
     def older_waiting(self) -> int:
         """Older messages that come in when the reader scrolls up."""
         return self._older.waiting
+
+    def reveal_message(self, message_id: int, query: str = "") -> bool:
+        """A search hit: scroll to the message and highlight it for a moment, and the query's word in it."""
+        return self._reveal.reveal(message_id, query)
+
+    @property
+    def revealed(self) -> int | None:
+        """The message highlighted by the last search hit, while its highlight lasts."""
+        return self._reveal.shown
 
     def visible_text(self) -> str:
         """The text in the visible part of the view."""
@@ -263,7 +263,6 @@ class ChatView(QTextBrowser):
 
     def plain_text(self) -> str:
         return self.toPlainText()
-
 
     def settle_layout(self) -> None:
         """Finish the layout and give the scroll bar its range now, not from a later timer (Qt batches

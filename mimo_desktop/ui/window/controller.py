@@ -201,12 +201,14 @@ class ChatController(Sending, QObject):
 
     @Slot(int, int)
     def open_search_hit(self, conversation_id: int, message_id: int) -> None:
-        """A search result: the conversation, on the branch where the match is."""
+        """A search result: the conversation, on the branch where the match is, scrolled to the
+        message that matched, which is highlighted for a moment."""
         conn = queries.read_connection(self.store)
         shown = self._guard(queries.on_shown_branch, conn, message_id)
         if shown is False and not self._busy():
             self._guard(self.store.switch_branch, message_id)
         self.open_conversation(conversation_id)
+        self.window.chat.reveal_message(message_id, self._query)
 
     @Slot()
     def new_conversation(self) -> None:

@@ -8,13 +8,14 @@ from mimo_desktop.core.conversation import MessageState, Role
 from mimo_desktop.ui.chat.text_viewer import TextViewer
 
 
-def long_conversation(store, answers: int = 100):
+def long_conversation(store, answers: int = 100, special: dict[int, str] | None = None):
     conv = store.create_conversation("long")
     for n in range(answers):
         store.add_message(conv.id, Role.USER, f"Question {n} about the picture")
         store.add_message(conv.id, Role.ASSISTANT,
                           f"## Answer {n}\n\n| a | b |\n| - | - |\n| {n} | x |\n\n```python\nx = {n}\n```\n"
-                          + "More words. " * 40 + f"\n\nEnd of answer {n}.", state=MessageState.COMPLETE)
+                          + (special or {}).get(n, "") + "More words. " * 40 + f"\n\nEnd of answer {n}.",
+                          state=MessageState.COMPLETE)
     return conv
 
 
@@ -171,3 +172,43 @@ def test_an_answer_streaming_below_keeps_streaming_right_while_older_messages_co
     for piece in ("t0 t1 t2", "Then", "more words", "x = 1", "end.", "Stopped"):
         assert piece in tail, piece
     assert tail.index("t0 t1 t2") < tail.index("Then") < tail.index("x = 1") < tail.index("end.")
+
+
+def test_a_search_hit_scrolls_to_the_message_that_matched_and_highlights_it_for_a_moment(
+        qtbot, window, store, monkeypatch):
+    from mimo_desktop.ui.chat import older as chat_older
+
+    monkeypatch.setattr(chat_older, "ON_DEMAND_AFTER_S", 0.0)  # older messages wait for the reader...
+    conv = long_conversation(store, answers=40, special={4: "An axolotl smiles. "})
+    hit = store.thread(conv.id)[9]  # answer 4: far above the newest ones
+    other = store.create_conversation("other")
+    store.add_message(other.id, Role.USER, "something else")
+    window.controller.refresh_list()
+    window.controller.open_conversation(other.id)
+    chat = window.chat
+    qtbot.keyClicks(window.conversations.search, "axolotl")
+    assert window.conversations.titles() == ["long"]
+    qtbot.keyClick(window.conversations.search, Qt.Key.Key_Return)  # ...but the hit does not wait
+    qtbot.waitUntil(lambda: chat.revealed == hit.id, timeout=20000)
+    assert "End of answer 4." in chat.visible_text() and "End of answer 39." not in chat.visible_text()
+    marked = [s.cursor.selectedText() for s in chat.extraSelections()]
+    assert "axolotl" in marked  # the matched word, on a stronger tint
+    whole = max(marked, key=len)
+    assert whole.startswith("MiMo") and "An axolotl smiles." in whole and "End of answer 4." in whole
+    assert "Question 5" not in whole  # the message, not the ones after it
+    qtbot.waitUntil(lambda: not chat.extraSelections(), timeout=5000)  # the highlight fades
+    assert "End of answer 4." in chat.visible_text()  # and the reader stays there
+
+
+def test_a_search_hit_on_the_newest_answer_highlights_it_where_it_is(qtbot, window, store):
+    conv = store.create_conversation("short")
+    store.add_message(conv.id, Role.USER, "What lives in Mexican lakes?")
+    answer = store.add_message(conv.id, Role.ASSISTANT, "The axolotl, a salamander.", state=MessageState.COMPLETE)
+    window.controller.refresh_list()
+    qtbot.keyClicks(window.conversations.search, "salamander")
+    qtbot.keyClick(window.conversations.search, Qt.Key.Key_Return)
+    chat = window.chat
+    qtbot.waitUntil(lambda: chat.revealed == answer.id, timeout=5000)  # the end of the chat: it cannot go to the top
+    marked = [s.cursor.selectedText() for s in chat.extraSelections()]
+    assert "salamander" in marked and any("The axolotl, a salamander." in m for m in marked)
+    assert not any("Mexican" in m for m in marked)

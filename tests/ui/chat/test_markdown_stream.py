@@ -5,7 +5,7 @@ import time
 import pytest
 from PySide6.QtWidgets import QTextBrowser
 
-from mimo_desktop.ui.chat.markdown import BlockSplitter, render_markdown
+from mimo_desktop.ui.chat.markdown import FOLD_CHARS, FOLD_MARK, BlockSplitter, fold_long_runs, has_long_runs, render_markdown
 from mimo_desktop.ui.chat.stream_render import BlockRenderer, StreamRegion
 from mimo_desktop.ui.window.theme import html_colors
 
@@ -17,6 +17,17 @@ ANSWER = (
     "After the code.\n\n"
     "| a | b |\n| - | - |\n| 1 | 2 |\n\n> A quote\n> on two lines\n\nThe end."
 )
+
+
+def test_every_unbroken_run_over_the_fold_is_cut_and_everything_between_runs_is_kept():
+    keep = "x" * FOLD_CHARS  # exactly at the limit: shown whole
+    text = (f"start {keep} " + "A" * (1 << 20) + "\n\u3000é" + "中" * (FOLD_CHARS + 1) + "\u00a0tail "
+            + "B" * 70_000 + "\t" + "C" * 4096)
+    folded = fold_long_runs(text)
+    assert folded == (f"start {keep} " + "A" * FOLD_CHARS + FOLD_MARK + "\n\u3000" + ("é" + "中" * (FOLD_CHARS - 1))
+                      + FOLD_MARK + "\u00a0tail " + "B" * FOLD_CHARS + FOLD_MARK + "\t" + "C" * FOLD_CHARS + FOLD_MARK)
+    assert has_long_runs(text) and not has_long_runs(f"{keep} {keep}\n{keep}")
+    assert fold_long_runs(f"{keep} {keep}") == f"{keep} {keep}"
 
 
 def test_splitter_finishes_blocks_only_when_nothing_later_can_change_them():
@@ -75,3 +86,33 @@ def test_streamed_answer_shows_what_the_whole_answer_shows(qtbot, step):
     assert blocks_text(streamed.document()) == blocks_text(whole.document())
     assert blocks_format(streamed.document()) == blocks_format(whole.document())  # spacing, quote indents
     assert "".join(region.rendered_html).count("mimo:copy-code/1/0") == 1
+
+
+def test_code_is_highlighted_when_two_threads_load_pygments_at_once():
+    """The start-up warm-up and the Markdown worker may highlight their first code at the same time."""
+    import subprocess
+    import sys
+
+    script = """
+import sys, threading
+from mimo_desktop.ui.chat import markdown as md
+failures = []
+for attempt in range(20):
+    for name in [m for m in sys.modules if m.startswith("pygments")]:
+        del sys.modules[name]  # as in a fresh start: nothing of Pygments loaded yet
+    md._formatter.cache_clear()
+    md._lexer.cache_clear()
+    def highlight():
+        try:
+            html = md.highlight_code("x = 1", "python")
+        except ImportError as exc:
+            html = repr(exc)
+        if "<span" not in html:
+            failures.append(html)
+    threads = [threading.Thread(target=highlight) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+print(len(failures))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "0", done.stdout + done.stderr[-2000:]
