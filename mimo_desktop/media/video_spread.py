@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torchcodec.decoders import Demuxer, VideoDecoder
 
+from mimo_desktop.media import spill
 from mimo_desktop.media.errors import PreparationStopped
 
 Source = str | bytes
@@ -62,12 +63,14 @@ def split_at_key_frames(indices: list[int], keys: list[int], parts: int) -> list
 
 class FrameSink:
     """The preallocated T×H×W×C result (made at the first batch) and the frames' pts,
-    filled by one or more decoders, each in its own part."""
+    filled by one or more decoders, each in its own part. A big result lives in a spill
+    file (``spill``): each part, once written, leaves the process's memory."""
 
     def __init__(self, count: int, size: tuple[int, int] | None,
                  shrink_into: Callable[[torch.Tensor, torch.Tensor], None]) -> None:
         self.count, self.size, self._shrink_into = count, size, shrink_into
         self.out: torch.Tensor | None = None
+        self._spill: spill._Spill | None = None
         self.times = torch.empty(count, dtype=torch.float64)
         self.done = 0
         self._lock = threading.Lock()
@@ -79,7 +82,11 @@ class FrameSink:
                 size = self.size
                 shrink = size is not None and size[0] * size[1] < data.shape[1] * data.shape[2]
                 shape = tuple(size) if shrink else tuple(data.shape[1:3])
-                self.out = torch.empty((self.count, *shape, data.shape[3]), dtype=torch.uint8)
+                shape = (self.count, *shape, data.shape[3])
+                self.out = spill.empty(shape)
+                if self.out is None:
+                    self.out = torch.empty(shape, dtype=torch.uint8)
+                self._spill = spill.of(self.out)
         out = self.out
         end = start + data.shape[0]
         if tuple(data.shape[1:3]) != tuple(out.shape[1:3]):
@@ -87,6 +94,9 @@ class FrameSink:
         else:
             out[start:end] = data
         self.times[start:end] = frames.pts_seconds.to(torch.float64)
+        if self._spill is not None:
+            frame = out[0].numel()
+            self._spill.written(start * frame, end * frame)
         with self._lock:
             self.done += data.shape[0]
 
