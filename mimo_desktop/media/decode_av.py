@@ -24,8 +24,11 @@ from mimo_desktop.media.errors import (
     PreparationStopped,
     UnsupportedMediaError,
 )
+from mimo_desktop.media.memory import keep_heap_small
 
 Source = str | bytes
+
+keep_heap_small()  # before the first frame is decoded: big buffers go back to the system when freed
 
 # Cover art in MP3/M4A/FLAC shows up as a one-frame "video" stream in these codecs.
 _STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "webp", "tiff"}
