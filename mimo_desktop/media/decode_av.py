@@ -150,6 +150,10 @@ def decode_frames(
     return frames, timestamps, info
 
 
+# More runs of GOPs than threads, all decoding at once: the system shares the cores between them, so
+# runs of unequal length (GOPs are the unit) still keep every core busy to the end.
+_RUNS_PER_THREAD = 2
+
 # Full-size frames held at once before shrinking: ~10 frames of 1080p (bounded peak for any video).
 _CHUNK_BYTES = 64 * 1024**2
 
@@ -172,7 +176,7 @@ def _decode_in_chunks(
     sink = video_spread.FrameSink(len(indices), size, _shrink_into)
     threads = _ffmpeg_threads()
     keys = video_spread.key_frames(source) if source is not None and threads > 1 and len(indices) > 1 else None
-    runs = video_spread.split_at_key_frames(indices, keys or [], threads)
+    runs = video_spread.split_at_key_frames(indices, keys or [], threads * _RUNS_PER_THREAD)
     if len(runs) > 1:
         video_spread.decode_spread(lambda n: _video_decoder(source, "NHWC", n), indices, runs, threads, chunk,
                                    sink, stop, progress)
