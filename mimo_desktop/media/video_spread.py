@@ -28,13 +28,21 @@ from mimo_desktop.media.errors import PreparationStopped
 Source = str | bytes
 
 
-def key_frames(source: Source) -> list[int] | None:
-    """Frame numbers of the keyframes (a scan of the packets, no decoding), or None if unknown."""
+def frame_times(source: Source) -> Any:
+    """Every frame's pts and the keyframes (``video_packets.FrameTimes``: a scan of the packets, no
+    decoding), or None if unknown."""
+    from mimo_desktop.media.video_packets import FrameTimes
+
     try:
-        demuxer = Demuxer(source, streams="video")
-        return [int(i) for i in demuxer.streams[0].scan().key_frame_indices.tolist()]
+        return FrameTimes(Demuxer(source, streams="video").streams[0].scan())
     except Exception:  # any doubt: the caller decodes with one decoder, as before
         return None
+
+
+def key_frames(source: Source) -> list[int] | None:
+    """Frame numbers of the keyframes, or None if unknown."""
+    times = frame_times(source)
+    return times.keys if times is not None else None
 
 
 def split_at_key_frames(indices: list[int], keys: list[int], parts: int) -> list[tuple[int, int]]:
@@ -115,14 +123,18 @@ def decode_run(decoder: VideoDecoder, indices: list[int], start: int, end: int, 
 
 def decode_spread(make_decoder: Callable[[int], VideoDecoder], indices: list[int], runs: list[tuple[int, int]],
                   threads: int, chunk: int, sink: FrameSink, stop: threading.Event | None,
-                  progress: Any = None) -> None:
+                  progress: Any = None, decode_packets: Callable[[int, int, Any], None] | None = None) -> None:
     """One decoder (``make_decoder(ffmpeg_threads)``) per run, on its own thread; progress and
-    the first error are reported on the calling thread, and a failure stops the others."""
+    the first error are reported on the calling thread, and a failure stops the others.
+    ``decode_packets(start, end, stop)``, if given, decodes a run instead (``video_packets``)."""
     halt = threading.Event()
     per_decoder = max(1, threads // len(runs))
     per_chunk = max(1, chunk // len(runs))  # the same bound on full-size frames held at once
 
     def work(run: tuple[int, int]) -> None:
+        if decode_packets is not None:
+            decode_packets(run[0], run[1], either)
+            return
         decode_run(make_decoder(per_decoder), indices, run[0], run[1], per_chunk, sink, either)
 
     either = _Either(halt, stop)
