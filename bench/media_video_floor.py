@@ -8,7 +8,8 @@ in one process, interleaved run by run so every line sees the same load:
     and with ``-skip_frame noref`` (what skipping the frames no other frame refers to would leave);
   - torchcodec's packet decoder (``Demuxer`` + ``VideoPacketDecoder``) decoding every packet, no
     colour conversion, 1 and 2 FFmpeg threads: the floor of any loader built on torchcodec;
-  - ``prepare()`` (ours) and vLLM 0.33's OpenCV loader, the same frame count.
+  - ``prepare()`` (ours; and with every picture decoded, the path before ``video_packets``) and vLLM
+    0.33's OpenCV loader, the same frame count.
 Prints wall and CPU seconds (children's CPU for the CLI), best of N.
 """
 
@@ -40,6 +41,17 @@ def _packets(path: Path, threads: int) -> int:
     decoder = demuxer.streams[0].make_decoder(num_ffmpeg_threads=threads)
     count = sum(len(decoder.decode(packet)) for packet in demuxer)
     return count + len(decoder.drain())
+
+
+def _all_pictures(fn):
+    """``fn`` with the packet path off: every picture decoded by VideoDecoders (runs of GOPs)."""
+    from mimo_desktop.media import decode_av
+
+    decode_av._SKIP_UNREFERENCED = False
+    try:
+        return fn()
+    finally:
+        decode_av._SKIP_UNREFERENCED = True
 
 
 def _timed(fn) -> tuple[float, float]:
@@ -75,6 +87,7 @@ def main() -> None:
         "ffmpeg CLI -threads 1 -skip_frame noref": lambda: _cli(path, 1, ["-skip_frame", "noref"]),
         "torchcodec packet decoder, 1 thread, no RGB": lambda: _packets(path, 1),
         "torchcodec packet decoder, 2 threads, no RGB": lambda: _packets(path, 2),
+        "prepare(), every picture decoded (before)": lambda: _all_pictures(lambda: prepare(path, cfg)),
         "prepare() (ours)": lambda: prepare(path, cfg),
     }
     if vllm is not None:
