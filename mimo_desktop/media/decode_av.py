@@ -185,7 +185,7 @@ def _decode_in_chunks(
         fps = float(meta.average_fps or 0.0)
         packets = None
         if _SKIP_UNREFERENCED and video_packets.usable((meta.codec or "").lower(), scan, int(meta.num_frames or 0),
-                                                       fps):
+                                                       fps, source):
             packets = lambda start, end, halt: video_packets.decode_run(  # noqa: E731
                 source, scan, fps, indices, start, end, sink, halt)
 

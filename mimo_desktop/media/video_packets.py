@@ -41,13 +41,32 @@ class FrameTimes:
         self.time_base = (int(index._time_base_num), int(index._time_base_den))
 
 
-def usable(codec: str, times: FrameTimes | None, num_frames: int, fps: float) -> bool:
+def usable(codec: str, times: FrameTimes | None, num_frames: int, fps: float, source: Any = None) -> bool:
     """Only H.264 at a constant frame rate, where frame ``i`` is the ``i``-th in presentation order
-    for ``VideoDecoder``'s approximate mode too."""
+    for ``VideoDecoder``'s approximate mode too; with ``source``, its first packet must also read as
+    the keyframe the scan found (the handle's layout is what this module expects)."""
     if codec != "h264" or times is None or fps <= 0 or len(times.seconds) != num_frames or num_frames < 2:
         return False
     steps = [b - a for a, b in zip(times.seconds, times.seconds[1:])]
-    return min(steps) > 0 and max(steps) - min(steps) <= 0.01 / fps
+    if not (min(steps) > 0 and max(steps) - min(steps) <= 0.01 / fps):
+        return False
+    return source is None or _layout_ok(source, times)
+
+
+def _layout_ok(source: Any, times: FrameTimes) -> bool:
+    try:
+        packet = next(iter(Demuxer(source, streams="video")))
+    except Exception:  # any doubt: VideoDecoder
+        return False
+    handle = packet._handle
+    if handle.dtype != torch.int64 or handle.numel() != 8:
+        return False
+    at = handle.data_ptr()
+    pts, size = ctypes.c_int64.from_address(at + 8).value, ctypes.c_int32.from_address(at + 32).value
+    key = ctypes.c_int32.from_address(at + 40).value & 1  # AV_PKT_FLAG_KEY
+    num, den = times.time_base
+    first = times.seconds[times.keys[0]] if times.keys else None
+    return bool(key) and 0 < size < 1 << 30 and first is not None and abs(pts * num / den - first) < 1e-3
 
 
 def _packet(packet: Any) -> tuple[int, int, int] | None:

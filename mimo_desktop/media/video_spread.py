@@ -133,8 +133,14 @@ def decode_spread(make_decoder: Callable[[int], VideoDecoder], indices: list[int
 
     def work(run: tuple[int, int]) -> None:
         if decode_packets is not None:
-            decode_packets(run[0], run[1], either)
-            return
+            try:
+                decode_packets(run[0], run[1], either)
+                return
+            except PreparationStopped:
+                raise
+            except Exception:  # a packet the codec refuses: VideoDecoder, which FFmpeg lets conceal it
+                if either.is_set():
+                    raise
         decode_run(make_decoder(per_decoder), indices, run[0], run[1], per_chunk, sink, either)
 
     either = _Either(halt, stop)

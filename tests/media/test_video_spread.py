@@ -84,8 +84,12 @@ def test_unreferenced_pictures_are_skipped_and_the_frames_stay_exact(media_files
         packet_runs.append(args[4:6])
         return real_run(*args, **kwargs)
 
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("a packet run fell back to VideoDecoder")
+
     monkeypatch.setattr(video_packets, "_non_reference", check)
     monkeypatch.setattr(video_packets, "decode_run", run)
+    monkeypatch.setattr(video_spread, "decode_run", no_fallback)
     path = media_files["long.mp4"]  # H.264 with B-frames, a keyframe every 24 frames
     total = VideoDecoder(str(path), seek_mode="approximate").metadata.num_frames
     indices = {"every 5th": list(range(0, total, 5)), "sparse with repeats": sorted([1, 1, 30, 31, 77, 120, 121]),
@@ -104,7 +108,7 @@ def test_only_constant_rate_h264_is_decoded_packet_by_packet(media_files):
         path = str(media_files[name])
         meta = VideoDecoder(path, seek_mode="approximate").metadata
         times = video_spread.frame_times(path)
-        assert video_packets.usable(meta.codec, times, meta.num_frames, meta.average_fps) is codec_ok
+        assert video_packets.usable(meta.codec, times, meta.num_frames, meta.average_fps, path) is codec_ok
     times = video_spread.frame_times(str(media_files["long.mp4"]))
     times.seconds[5] += 0.3 / 12  # one frame out of step: variable rate, frame numbers could differ
     assert not video_packets.usable("h264", times, len(times.seconds), 12.0)
