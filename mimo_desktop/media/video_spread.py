@@ -7,7 +7,8 @@ exactly the seeks one decoder makes: the same frames come out, and each decoder 
 single-threaded. FFmpeg's frame threading, on one decoder, keeps threads waiting on each
 other and drains its pipeline at every seek; separate GOPs need no waiting at all.
 
-torchcodec releases the GIL while it decodes, so plain threads suffice. Imports torch and
+H.264 runs are decoded packet by packet instead (``video_packets``: unwanted non-reference
+pictures are not decoded at all). torchcodec releases the GIL while it decodes, so plain threads suffice. Imports torch and
 torchcodec: only ``decode_av`` imports this module.
 """
 
