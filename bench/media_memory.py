@@ -6,7 +6,9 @@ Each case runs in a fresh child process. The child first warms up (imports the m
 prepares a 1 s WAV, as the app has after its first attachment), then resets the kernel's peak-RSS
 mark (``/proc/self/clear_refs`` 5), prepares the file, reads the peak (VmHWM) and the RSS, drops the
 prepared item (the chip is removed) and reads the RSS again. Figures are MB above that warm idle
-state. The baseline, in the same run, is the former path on 10 minutes of MP3: the whole file
+state; "anon peak" is the highest RssAnon (sampled every 20 ms), the memory that is the process's
+alone: VmHWM also counts file pages while they are mapped and resident, which a spilled video's
+frames (``media.spill``) are only briefly. The baseline, in the same run, is the former path on 10 minutes of MP3: the whole file
 decoded at once and torchaudio's Resample on it.
 
 Files are generated once into /tmp/mimo-bench-memory with the ffmpeg CLI (the long ones take minutes).
@@ -44,12 +46,13 @@ FILES = {
 }
 # The 10-minute 1080p clip (ultrafast x264) is 1.08 GiB: it is the 1 GiB video sent to a remote server too.
 CASES = ["baseline_whole_decode_mp3_10min", "mp3_10min", "wav16033_3s", "ogg_2h", "mp3_3h",
-         "video_10min_1080p", "remote_send_video_10min_1080p"]
+         "video_10min_1080p_in_memory", "video_10min_1080p", "remote_send_video_10min_1080p"]
 QUICK = ["baseline_whole_decode_mp3_10min", "mp3_10min", "wav16033_3s"]
 
 
 def file_for(case: str) -> Path:
-    key = {"baseline_whole_decode_mp3_10min": "mp3_10min", "remote_send_video_10min_1080p": "video_10min_1080p"}.get(case, case)
+    key = {"baseline_whole_decode_mp3_10min": "mp3_10min", "remote_send_video_10min_1080p": "video_10min_1080p",
+           "video_10min_1080p_in_memory": "video_10min_1080p"}.get(case, case)
     name, inputs, outputs = FILES[key]
     path = OUT / name
     if not path.exists():
@@ -65,6 +68,24 @@ def _status(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(field)
+
+
+class _AnonPeak(threading.Thread):
+    """The kernel keeps no peak of RssAnon (memory that is the process's alone, not file pages):
+    sample it every 20 ms."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak, self._done = 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.02):
+            self.peak = max(self.peak, _status("RssAnon"))
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        return max(self.peak, _status("RssAnon"))
 
 
 def _reset_peak() -> None:
@@ -113,6 +134,9 @@ def child(case: str) -> dict:
     from mimo_desktop.media.memory import give_back_memory
     from mimo_desktop.media.preparation import prepare
 
+    from mimo_desktop.media import spill
+
+    spill.set_folder(OUT / "spill")  # not the user's data folder
     path = file_for(case)
     warm = OUT / "warm.wav"
     with wave.open(str(warm), "wb") as w:
@@ -120,8 +144,12 @@ def child(case: str) -> dict:
         w.writeframes((np.sin(np.arange(44100) / 9.0) * 8000).astype("<i2").tobytes())
     prepare(warm)
     give_back_memory()
-    idle = _status("VmRSS")
+    if case.endswith("_in_memory"):  # the frames held in anonymous memory, as before the spill file
+        spill.SPILL_ABOVE = 1 << 62
+    idle, idle_anon = _status("VmRSS"), _status("RssAnon")
     _reset_peak()
+    anon = _AnonPeak()
+    anon.start()
     start = time.perf_counter()
     if case.startswith("baseline"):
         import torchaudio
@@ -135,12 +163,13 @@ def child(case: str) -> dict:
         if case.startswith("remote"):
             _send_remote(item)
     seconds = time.perf_counter() - start
-    peak, held = _status("VmHWM"), _status("VmRSS")
+    peak, held, anon_peak = _status("VmHWM"), _status("VmRSS"), anon.stop()
     del item
     give_back_memory()  # what the composer does when a chip is removed
     kept = _status("VmRSS")
     return {"case": case, "file_mb": path.stat().st_size / MB, "seconds": seconds, "idle_mb": idle / MB,
-            "peak_mb": (peak - idle) / MB, "held_mb": (held - idle) / MB, "kept_mb": (kept - idle) / MB}
+            "peak_mb": (peak - idle) / MB, "held_mb": (held - idle) / MB, "kept_mb": (kept - idle) / MB,
+            "anon_peak_mb": (anon_peak - idle_anon) / MB}
 
 
 def main() -> None:
@@ -154,7 +183,8 @@ def main() -> None:
         return
     cases = args.cases or (QUICK if args.quick else CASES)
     print(f"{os.cpu_count()} CPUs; MB above the warm idle process (media stack imported, one file prepared)")
-    print(f"{'case':34} {'file MB':>8} {'time s':>7} {'peak MB':>8} {'held MB':>8} {'kept MB':>8}")
+    print(f"{'case':34} {'file MB':>8} {'time s':>7} {'peak MB':>8} {'held MB':>8} {'kept MB':>8} "
+          f"{'anon peak':>9}")
     rows = {}
     for case in cases:
         file_for(case)
@@ -165,7 +195,7 @@ def main() -> None:
             continue
         r = rows[case] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{case:34} {r['file_mb']:8.1f} {r['seconds']:7.2f} {r['peak_mb']:8.0f} {r['held_mb']:8.0f} "
-              f"{r['kept_mb']:8.0f}", flush=True)
+              f"{r['kept_mb']:8.0f} {r['anon_peak_mb']:9.0f}", flush=True)
     if "baseline_whole_decode_mp3_10min" in rows and "mp3_10min" in rows:
         base, ours = rows["baseline_whole_decode_mp3_10min"], rows["mp3_10min"]
         print(f"10 min MP3: peak {base['peak_mb'] / max(ours['peak_mb'], 1):.1f}x lower than the whole-file "

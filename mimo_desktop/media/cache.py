@@ -181,7 +181,7 @@ class PreparedCache:
 def _save_part(item: PreparedMedia, folder: Path, name: str) -> dict[str, Any]:
     if item.kind == "video":
         frames, times = item.vllm_data
-        np.save(folder / f"{name}-frames.npy", frames.numpy())
+        _save_frames(frames, folder / f"{name}-frames-nhwc.npy")
         np.save(folder / f"{name}-times.npy", times.numpy())
     else:
         np.save(folder / f"{name}-audio.npy", np.asarray(item.vllm_data[0]))
@@ -191,14 +191,41 @@ def _save_part(item: PreparedMedia, folder: Path, name: str) -> dict[str, Any]:
             "mime": item.details.get("mime", ""), "from_file": item.source is not None}
 
 
+def _save_frames(frames: Any, path: Path) -> None:
+    """T×C×H×W frames as the T×H×W×C array they are views of (as decoded): a straight copy, and a
+    spilled buffer (``spill``) is copied file to file by the kernel, never read into this process."""
+    from mimo_desktop.media import spill
+
+    nhwc = frames.permute(0, 2, 3, 1)
+    source = spill.of(frames) if nhwc.is_contiguous() else None
+    if source is None:
+        np.save(path, nhwc.numpy())
+        return
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+                "shape": tuple(nhwc.shape)})
+        f.flush()
+        source.copy_to(f.fileno())
+
+
+def _load_frames(folder: Path, name: str) -> Any:
+    import torch
+
+    # copy-on-write maps: nothing is read until vLLM reads it, and the tensors stay writable
+    nhwc = folder / f"{name}-frames-nhwc.npy"
+    if nhwc.is_file():
+        return torch.from_numpy(np.load(nhwc, mmap_mode="c")).permute(0, 3, 1, 2)
+    return torch.from_numpy(np.load(folder / f"{name}-frames.npy", mmap_mode="c"))  # written before 2026-12
+
+
 def _load_part(meta: dict, folder: Path, name: str, source: Path | None, key: tuple[str | None, str | None],
                track: PreparedMedia | None = None) -> PreparedMedia:
     import torch
 
     details = meta["details"]
     if meta["kind"] == "video":
-        # copy-on-write maps: nothing is read until vLLM reads it, and the tensors stay writable
-        frames = torch.from_numpy(np.load(folder / f"{name}-frames.npy", mmap_mode="c"))
+        frames = _load_frames(folder, name)
         times = torch.from_numpy(np.load(folder / f"{name}-times.npy", mmap_mode="c"))
         data: Any = (frames, times)
         part = _file_part("video", {**details, "mime": meta["mime"]}, source, data)

@@ -24,8 +24,11 @@ from mimo_desktop.media.errors import (
     PreparationStopped,
     UnsupportedMediaError,
 )
+from mimo_desktop.media.memory import keep_heap_small
 
 Source = str | bytes
+
+keep_heap_small()  # before the first frame is decoded: big buffers go back to the system when freed
 
 # Cover art in MP3/M4A/FLAC shows up as a one-frame "video" stream in these codecs.
 _STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "webp", "tiff"}
@@ -147,6 +150,12 @@ def decode_frames(
     return frames, timestamps, info
 
 
+# More runs of GOPs than threads, all decoding at once: the system shares the cores between them, so
+# runs of unequal length (GOPs are the unit) still keep every core busy to the end.
+_RUNS_PER_THREAD = 2
+# H.264 runs go through ``video_packets``: unwanted non-reference pictures are not decoded at all.
+_SKIP_UNREFERENCED = True
+
 # Full-size frames held at once before shrinking: ~10 frames of 1080p (bounded peak for any video).
 _CHUNK_BYTES = 64 * 1024**2
 
@@ -168,11 +177,20 @@ def _decode_in_chunks(
     chunk = max(1, _CHUNK_BYTES // max(1, 3 * (meta.width or 1) * (meta.height or 1)))
     sink = video_spread.FrameSink(len(indices), size, _shrink_into)
     threads = _ffmpeg_threads()
-    keys = video_spread.key_frames(source) if source is not None and threads > 1 and len(indices) > 1 else None
-    runs = video_spread.split_at_key_frames(indices, keys or [], threads)
+    scan = video_spread.frame_times(source) if source is not None and threads > 1 and len(indices) > 1 else None
+    runs = video_spread.split_at_key_frames(indices, scan.keys if scan else [], threads * _RUNS_PER_THREAD)
     if len(runs) > 1:
+        from mimo_desktop.media import video_packets
+
+        fps = float(meta.average_fps or 0.0)
+        packets = None
+        if _SKIP_UNREFERENCED and video_packets.usable((meta.codec or "").lower(), scan, int(meta.num_frames or 0),
+                                                       fps, source):
+            packets = lambda start, end, halt: video_packets.decode_run(  # noqa: E731
+                source, scan, fps, indices, start, end, sink, halt)
+
         video_spread.decode_spread(lambda n: _video_decoder(source, "NHWC", n), indices, runs, threads, chunk,
-                                   sink, stop, progress)
+                                   sink, stop, progress, packets)
     else:
         def report() -> None:
             if progress is not None:

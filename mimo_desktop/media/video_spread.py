@@ -7,7 +7,8 @@ exactly the seeks one decoder makes: the same frames come out, and each decoder 
 single-threaded. FFmpeg's frame threading, on one decoder, keeps threads waiting on each
 other and drains its pipeline at every seek; separate GOPs need no waiting at all.
 
-torchcodec releases the GIL while it decodes, so plain threads suffice. Imports torch and
+H.264 runs are decoded packet by packet instead (``video_packets``: unwanted non-reference
+pictures are not decoded at all). torchcodec releases the GIL while it decodes, so plain threads suffice. Imports torch and
 torchcodec: only ``decode_av`` imports this module.
 """
 
@@ -22,18 +23,27 @@ from typing import Any
 import torch
 from torchcodec.decoders import Demuxer, VideoDecoder
 
+from mimo_desktop.media import spill
 from mimo_desktop.media.errors import PreparationStopped
 
 Source = str | bytes
 
 
-def key_frames(source: Source) -> list[int] | None:
-    """Frame numbers of the keyframes (a scan of the packets, no decoding), or None if unknown."""
+def frame_times(source: Source) -> Any:
+    """Every frame's pts and the keyframes (``video_packets.FrameTimes``: a scan of the packets, no
+    decoding), or None if unknown."""
+    from mimo_desktop.media.video_packets import FrameTimes
+
     try:
-        demuxer = Demuxer(source, streams="video")
-        return [int(i) for i in demuxer.streams[0].scan().key_frame_indices.tolist()]
+        return FrameTimes(Demuxer(source, streams="video").streams[0].scan())
     except Exception:  # any doubt: the caller decodes with one decoder, as before
         return None
+
+
+def key_frames(source: Source) -> list[int] | None:
+    """Frame numbers of the keyframes, or None if unknown."""
+    times = frame_times(source)
+    return times.keys if times is not None else None
 
 
 def split_at_key_frames(indices: list[int], keys: list[int], parts: int) -> list[tuple[int, int]]:
@@ -62,12 +72,14 @@ def split_at_key_frames(indices: list[int], keys: list[int], parts: int) -> list
 
 class FrameSink:
     """The preallocated T×H×W×C result (made at the first batch) and the frames' pts,
-    filled by one or more decoders, each in its own part."""
+    filled by one or more decoders, each in its own part. A big result lives in a spill
+    file (``spill``): each part, once written, leaves the process's memory."""
 
     def __init__(self, count: int, size: tuple[int, int] | None,
                  shrink_into: Callable[[torch.Tensor, torch.Tensor], None]) -> None:
         self.count, self.size, self._shrink_into = count, size, shrink_into
         self.out: torch.Tensor | None = None
+        self._spill: spill._Spill | None = None
         self.times = torch.empty(count, dtype=torch.float64)
         self.done = 0
         self._lock = threading.Lock()
@@ -79,7 +91,11 @@ class FrameSink:
                 size = self.size
                 shrink = size is not None and size[0] * size[1] < data.shape[1] * data.shape[2]
                 shape = tuple(size) if shrink else tuple(data.shape[1:3])
-                self.out = torch.empty((self.count, *shape, data.shape[3]), dtype=torch.uint8)
+                shape = (self.count, *shape, data.shape[3])
+                self.out = spill.empty(shape)
+                if self.out is None:
+                    self.out = torch.empty(shape, dtype=torch.uint8)
+                self._spill = spill.of(self.out)
         out = self.out
         end = start + data.shape[0]
         if tuple(data.shape[1:3]) != tuple(out.shape[1:3]):
@@ -87,6 +103,9 @@ class FrameSink:
         else:
             out[start:end] = data
         self.times[start:end] = frames.pts_seconds.to(torch.float64)
+        if self._spill is not None:
+            frame = out[0].numel()
+            self._spill.written(start * frame, end * frame)
         with self._lock:
             self.done += data.shape[0]
 
@@ -105,14 +124,24 @@ def decode_run(decoder: VideoDecoder, indices: list[int], start: int, end: int, 
 
 def decode_spread(make_decoder: Callable[[int], VideoDecoder], indices: list[int], runs: list[tuple[int, int]],
                   threads: int, chunk: int, sink: FrameSink, stop: threading.Event | None,
-                  progress: Any = None) -> None:
+                  progress: Any = None, decode_packets: Callable[[int, int, Any], None] | None = None) -> None:
     """One decoder (``make_decoder(ffmpeg_threads)``) per run, on its own thread; progress and
-    the first error are reported on the calling thread, and a failure stops the others."""
+    the first error are reported on the calling thread, and a failure stops the others.
+    ``decode_packets(start, end, stop)``, if given, decodes a run instead (``video_packets``)."""
     halt = threading.Event()
     per_decoder = max(1, threads // len(runs))
     per_chunk = max(1, chunk // len(runs))  # the same bound on full-size frames held at once
 
     def work(run: tuple[int, int]) -> None:
+        if decode_packets is not None:
+            try:
+                decode_packets(run[0], run[1], either)
+                return
+            except PreparationStopped:
+                raise
+            except Exception:  # a packet the codec refuses: VideoDecoder, which FFmpeg lets conceal it
+                if either.is_set():
+                    raise
         decode_run(make_decoder(per_decoder), indices, run[0], run[1], per_chunk, sink, either)
 
     either = _Either(halt, stop)

@@ -118,3 +118,16 @@ def test_sweep_keeps_the_disk_cache_under_its_cap_dropping_the_least_recently_us
     fresh = PreparedCache(tmp_path / "prepared")
     assert fresh.get(items[1].sha256, tiny_config) is None  # the least recently used went
     assert fresh.get(items[0].sha256, tiny_config) is not None and fresh.get(items[2].sha256, tiny_config) is not None
+
+
+def test_an_entry_written_before_the_frame_layout_change_still_loads(media_files, tiny_config, tmp_path):
+    """Entries from before 2026-12 hold T×C×H×W ``main-frames.npy``; newer ones T×H×W×C ``main-frames-nhwc.npy``."""
+    clip = media_files["long.mp4"]
+    item = prepare(clip, tiny_config)
+    PreparedCache(tmp_path / "prepared").put(item)
+    (newer,) = (tmp_path / "prepared").rglob("main-frames-nhwc.npy")
+    np.save(newer.with_name("main-frames.npy"), np.ascontiguousarray(item.vllm_data[0].numpy()))
+    newer.unlink()
+    again = PreparedCache(tmp_path / "prepared").get(item.sha256, tiny_config, clip)
+    assert again is not None
+    _same(item, again)

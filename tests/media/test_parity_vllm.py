@@ -223,3 +223,19 @@ def test_frames_near_the_pixel_floor_are_handed_over_unscaled(tiny_model_dir, me
     t, h, w = thw.tolist()
     assert (h * 14, w * 14) == item.resized
     assert item.details["groups"] == t
+
+
+def test_frames_from_a_spill_file_give_vllm_the_same_pixels(pair, media_files, tiny_config, monkeypatch, tmp_path):
+    """A long video's frames live in a memory-mapped spill file: vLLM's processor reads them like any tensor."""
+    from mimo_desktop.media import spill
+    from mimo_desktop.media.preparation import prepare
+
+    ref, _ = pair
+    held = prepare(media_files["long.mp4"], tiny_config)
+    monkeypatch.setattr(spill, "SPILL_ABOVE", 0)
+    monkeypatch.setattr(spill, "_folder", tmp_path)
+    spilled = prepare(media_files["long.mp4"], tiny_config)
+    assert spill.of(spilled.vllm_data[0]) is not None and spill.of(held.vllm_data[0]) is None
+    want = ref.process_video(vllm_mimo.VideoInput(video=held.vllm_data))
+    got = ref.process_video(vllm_mimo.VideoInput(video=spilled.vllm_data))
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1]) and torch.equal(got[2], want[2])

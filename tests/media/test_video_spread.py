@@ -64,3 +64,51 @@ def test_a_stop_ends_spread_decoding(media_files, monkeypatch):
     stop.set()
     with pytest.raises(PreparationStopped):
         decode_av.decode_frames(str(media_files["long.mp4"]), list(range(0, 140, 3)), None, stop)
+
+
+@pytest.mark.parametrize("pattern", ["every 5th", "sparse with repeats", "whole GOPs skipped inside a run"])
+def test_unreferenced_pictures_are_skipped_and_the_frames_stay_exact(media_files, monkeypatch, pattern):
+    from mimo_desktop.media import video_packets
+
+    monkeypatch.setattr(decode_av, "_ffmpeg_threads", lambda: 2)
+    monkeypatch.setattr(decode_av, "_RUNS_PER_THREAD", 1)  # two runs: the first spans unwanted GOPs (a seek)
+    skipped, packet_runs = [], []
+    real_check, real_run = video_packets._non_reference, video_packets.decode_run
+
+    def check(data, size):
+        answer = real_check(data, size)
+        skipped.append(answer)
+        return answer
+
+    def run(*args, **kwargs):
+        packet_runs.append(args[4:6])
+        return real_run(*args, **kwargs)
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("a packet run fell back to VideoDecoder")
+
+    monkeypatch.setattr(video_packets, "_non_reference", check)
+    monkeypatch.setattr(video_packets, "decode_run", run)
+    monkeypatch.setattr(video_spread, "decode_run", no_fallback)
+    path = media_files["long.mp4"]  # H.264 with B-frames, a keyframe every 24 frames
+    total = VideoDecoder(str(path), seek_mode="approximate").metadata.num_frames
+    indices = {"every 5th": list(range(0, total, 5)), "sparse with repeats": sorted([1, 1, 30, 31, 77, 120, 121]),
+               "whole GOPs skipped inside a run": [2, 3, 60, 61, total - 14, total - 13]}[pattern]
+    frames, times, info = decode_av.decode_frames(str(path), indices, None)
+    want, want_times = _one_decoder(path, indices)
+    assert len(packet_runs) > 1 and any(skipped)  # really decoded packet by packet, some pictures left out
+    assert frames.shape == want.shape and torch.equal(frames, want)
+    assert torch.equal(times, (want_times - info.start_s).clamp(min=0).to(torch.float32))
+
+
+def test_only_constant_rate_h264_is_decoded_packet_by_packet(media_files):
+    from mimo_desktop.media import video_packets
+
+    for name, codec_ok in (("long.mp4", True), ("clip.webm", False)):
+        path = str(media_files[name])
+        meta = VideoDecoder(path, seek_mode="approximate").metadata
+        times = video_spread.frame_times(path)
+        assert video_packets.usable(meta.codec, times, meta.num_frames, meta.average_fps, path) is codec_ok
+    times = video_spread.frame_times(str(media_files["long.mp4"]))
+    times.seconds[5] += 0.3 / 12  # one frame out of step: variable rate, frame numbers could differ
+    assert not video_packets.usable("h264", times, len(times.seconds), 12.0)
