@@ -25,9 +25,10 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+if TYPE_CHECKING:  # numpy and torch load with the first spill, not when the app points the folder
+    import torch
 
 MB = 1024 * 1024
 SPILL_ABOVE = 256 * MB  # smaller results stay in memory: a few hundred MB come and go quickly
@@ -141,6 +142,9 @@ def empty(shape: tuple[int, ...]) -> torch.Tensor | None:
     except OSError:  # Windows: removed when the map is closed
         pass
     spill = _Spill(fd, weakref.ref(mm), nbytes)
+    import numpy as np
+    import torch
+
     array = np.frombuffer(mm, np.uint8, nbytes).reshape(shape)
     tensor = torch.from_numpy(array)
     key = tensor.untyped_storage().data_ptr()

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from mimo_desktop.core.blobs import BlobStore
+from mimo_desktop.media import spill
 from mimo_desktop.core.conversation import Attachment
 from mimo_desktop.core.errors import StoreError
 
@@ -27,6 +28,7 @@ class AttachmentSaver(QObject):
     def __init__(self, blobs: BlobStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.blobs = blobs
+        spill.set_folder(blobs.root / ".spill")  # big decoded frames spill beside this store's attachments
         self._background = Background(self, max_workers=1, name="mimo-attachment-copy")
         self._cache: Any = None
         self._cache_lock = threading.Lock()

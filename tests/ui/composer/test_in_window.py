@@ -127,3 +127,15 @@ def test_a_send_the_database_refuses_leaves_no_copy_for_the_next_start(qtbot, wi
     [attachment] = store.thread(conv.id)[-1].attachments
     qtbot.waitUntil(lambda: store.blobs.has(attachment.sha256), timeout=10_000)
     composer.shutdown()
+
+
+def test_big_frames_spill_beside_the_windows_own_attachments(window, store):
+    """A 10-minute clip's frames go to a spill file in this history's data folder (not the default home's,
+    not /tmp, which may be memory)."""
+    from mimo_desktop.media import spill
+
+    frames = spill.empty((2, spill.SPILL_ABOVE // 2 + 1))
+    assert frames is not None and spill.of(frames) is not None
+    assert spill.folder() == store.blobs.root / ".spill"
+    assert (store.blobs.root / ".spill").is_dir()
+    assert list((store.blobs.root / ".spill").iterdir()) == []  # unlinked at once: nothing left after a crash
