@@ -11,7 +11,7 @@ Sections (comma-separated):
             convert the sampled ones), and torchcodec decoding all frames to RGB;
   grid      at the first --fps: prepare() for each (runs of GOPs, FFmpeg threads per decoder),
             set from outside through video_spread / decode_av internals (no library change);
-            each setting's frames are checked equal to the default's.
+            each setting's frames are checked equal to the default's (--grid 8x1,8x2,16x1: only those).
 bench/media_host.sh stages it for a host without FFmpeg (see docs/benchmarks.md, "Video on the H200 host").
 """
 
