@@ -11,7 +11,9 @@ Sections (comma-separated):
             convert the sampled ones), and torchcodec decoding all frames to RGB;
   grid      at the first --fps: prepare() for each (runs of GOPs, FFmpeg threads per decoder),
             set from outside through video_spread / decode_av internals (no library change);
-            each setting's frames are checked equal to the default's (--grid 8x1,8x2,16x1: only those).
+            each setting's frames are checked equal to the default's (--grid 8x1,8x2,16x1: only those);
+  knobs     at the first --fps: every combination of decode_av module settings given by --knobs
+            ("_ffmpeg_threads=8|16;_RUNS_PER_THREAD=1|2"), frames checked the same way.
 bench/media_host.sh stages it for a host without FFmpeg (see docs/benchmarks.md, "Video on the H200 host").
 """
 
@@ -246,6 +248,43 @@ def section_grid(clip: Path, fps: float, runs: int, grid: list[tuple[int, int]] 
               f"{'' if same else '  FRAMES DIFFER'}")
 
 
+def section_knobs(clip: Path, fps: float, runs: int, spec: str) -> None:
+    """prepare() for every combination of ``decode_av`` module settings, e.g.
+    ``_ffmpeg_threads=8|16;_RUNS_PER_THREAD=1|2`` (a function is replaced by one returning the value)."""
+    import ast
+    import itertools
+
+    import torch
+
+    from mimo_desktop.media import decode_av
+    from mimo_desktop.media.preparation import prepare
+
+    cfg = config(fps)
+    names, choices = [], []
+    for part in filter(None, spec.split(";")):
+        name, values = part.split("=", 1)
+        names.append(name.strip())
+        choices.append([ast.literal_eval(v) for v in values.split("|")])
+    missing = [n for n in names if not hasattr(decode_av, n)]
+    if missing:
+        print(f"knobs: decode_av has no {missing}: skipped")
+        return
+    reference = prepare(clip, cfg).vllm_data[0]
+    print(f"knobs @{fps:g} fps, best of {runs}")
+    for combo in itertools.product(*choices):
+        saved = {n: getattr(decode_av, n) for n in names}
+        for n, v in zip(names, combo):
+            setattr(decode_av, n, (lambda v=v: v) if callable(saved[n]) else v)
+        try:
+            same = torch.equal(prepare(clip, cfg).vllm_data[0], reference)
+            wall, cpu = measure(runs, lambda: prepare(clip, cfg))
+        finally:
+            for n, v in saved.items():
+                setattr(decode_av, n, v)
+        label = ", ".join(f"{n}={v}" for n, v in zip(names, combo))
+        print(f"  {label:62} {fmt(wall, cpu)}{'' if same else '  FRAMES DIFFER'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, required=True)
@@ -254,6 +293,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--grid-runs", type=int, default=3)
     parser.add_argument("--grid", default="", help="settings RUNSxTHREADS,... (default: the full grid)")
+    parser.add_argument("--knobs", default="", help="decode_av settings for the knobs section: NAME=V1|V2;...")
     args = parser.parse_args()
     sections = args.sections.split(",")
     fps_list = [float(f) for f in args.fps.split(",")]
@@ -267,6 +307,8 @@ def main() -> None:
     if "grid" in sections:
         grid = [tuple(int(n) for n in item.split("x")) for item in args.grid.split(",")] if args.grid else GRID
         section_grid(args.clip, fps_list[0], args.grid_runs, grid)
+    if "knobs" in sections:
+        section_knobs(args.clip, fps_list[0], args.grid_runs, args.knobs)
 
 
 if __name__ == "__main__":
