@@ -35,7 +35,12 @@ _STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "webp", "tiff"}
 
 
 def _ffmpeg_threads() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Every core this process may use, up to 16 (on a 16-core H200 host 16 beat 8: docs/benchmarks.md)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 16))
 
 
 # torchcodec prefixes FFmpeg's words with "Function, /path/to/file.cpp:123, ".
@@ -140,7 +145,7 @@ def decode_frames(
         if info is None:
             raise UnsupportedMediaError("The file has no video stream.")
         frames, times = _decode_in_chunks(decoder, indices, size, stop, progress, source)
-    except MediaError:
+    except (MediaError, ImportError):  # a missing module is the installation's fault, not a damaged file
         raise
     except Exception as exc:  # torchcodec surfaces FFmpeg failures as assorted exception types
         raise explain_ffmpeg_error(exc, "video") from None
@@ -150,9 +155,16 @@ def decode_frames(
     return frames, timestamps, info
 
 
-# More runs of GOPs than threads, all decoding at once: the system shares the cores between them, so
-# runs of unequal length (GOPs are the unit) still keep every core busy to the end.
-_RUNS_PER_THREAD = 2
+# On few cores, more runs of GOPs than threads, all decoding at once: the system shares the cores between
+# them, so runs of unequal length (GOPs are the unit) still keep every core busy to the end (2 cores: 2 runs a
+# thread, 8.5 -> 7.3 s). From 8 cores on, one run a thread was faster (16-core host: 1.47 vs 1.53 s).
+_RUNS_PER_THREAD: int | None = None  # None: as just said; a number: that many (tests, bench/media_host.py)
+
+
+def _runs_per_thread(threads: int) -> int:
+    if _RUNS_PER_THREAD is not None:
+        return _RUNS_PER_THREAD
+    return 2 if threads < 8 else 1
 # H.264 runs go through ``video_packets``: unwanted non-reference pictures are not decoded at all.
 _SKIP_UNREFERENCED = True
 
@@ -178,7 +190,7 @@ def _decode_in_chunks(
     sink = video_spread.FrameSink(len(indices), size, _shrink_into)
     threads = _ffmpeg_threads()
     scan = video_spread.frame_times(source) if source is not None and threads > 1 and len(indices) > 1 else None
-    runs = video_spread.split_at_key_frames(indices, scan.keys if scan else [], threads * _RUNS_PER_THREAD)
+    runs = video_spread.split_at_key_frames(indices, scan.keys if scan else [], threads * _runs_per_thread(threads))
     if len(runs) > 1:
         from mimo_desktop.media import video_packets
 
