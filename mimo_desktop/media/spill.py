@@ -90,9 +90,17 @@ class _Spill:
 
 
 def _copy_chunk(fd: int, out_fd: int, count: int, offset: int) -> int:
-    data = os.pread(fd, count, offset)
-    os.write(out_fd, data)
+    """Read ``count`` bytes at ``offset`` and write them all (portable: no pread off Unix)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    data = os.read(fd, count)
+    _write_all(out_fd, data)
     return len(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _reserve(fd: int, nbytes: int) -> None:
@@ -104,9 +112,12 @@ def _reserve(fd: int, nbytes: int) -> None:
             if exc.errno not in (95, 22):  # EOPNOTSUPP/EINVAL: the file system cannot; write zeros instead
                 raise
     zeros = bytes(min(_COPY_BYTES, nbytes))
+    os.lseek(fd, 0, os.SEEK_SET)
     done = 0
     while done < nbytes:
-        done += os.pwrite(fd, zeros[: min(len(zeros), nbytes - done)], done)
+        step = min(len(zeros), nbytes - done)
+        _write_all(fd, zeros[:step])
+        done += step
 
 
 def _release(fd: int, name: str | None) -> None:
@@ -133,7 +144,7 @@ def empty(shape: tuple[int, ...]) -> torch.Tensor | None:
     try:
         _reserve(fd, nbytes)
         mm = mmap.mmap(fd, nbytes)
-    except (OSError, ValueError):
+    except Exception:  # a full disk, a platform without something: the frames stay in memory, no file left
         _release(fd, name)
         return None
     try:
@@ -167,4 +178,6 @@ def of(tensor: torch.Tensor) -> _Spill | None:
         spill = _live.get(tensor.untyped_storage().data_ptr())
     if spill is None or tensor.untyped_storage().nbytes() != spill.nbytes:
         return None
+    if tensor.storage_offset() != 0 or tensor.numel() * tensor.element_size() != spill.nbytes:
+        return None  # a slice: the file holds more than this view (copied as a tensor instead)
     return spill

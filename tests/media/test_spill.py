@@ -122,3 +122,28 @@ def test_a_full_disk_keeps_the_frames_in_memory_and_loses_nothing(media_files, t
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_a_platform_without_fallocate_writes_zeros_portably_and_a_failure_leaves_no_file(spill_always, monkeypatch):
+    """macOS/Windows have no posix_fallocate (and Windows no pread/pwrite): the space is still reserved;
+    when even that fails in some unexpected way the frames stay in memory and no file or descriptor is left."""
+    monkeypatch.delattr(os, "posix_fallocate", raising=False)
+    monkeypatch.delattr(os, "pwrite", raising=False)
+    monkeypatch.delattr(os, "pread", raising=False)
+    monkeypatch.delattr(os, "copy_file_range", raising=False)
+    frames = spill.empty((3, 5, 7))
+    assert frames is not None and torch.count_nonzero(frames) == 0
+    frames[1] = 9
+    out = spill_always / "copy.bin"
+    with open(out, "wb") as target:
+        spill.of(frames).copy_to(target.fileno())
+    assert out.read_bytes() == bytes(35) + bytes([9]) * 35 + bytes(35)
+    assert spill.of(frames[1:]) is None  # a slice is not the whole file: copied as a tensor, never from the file
+    before = _spill_fds()
+
+    def broken(fd, nbytes):
+        raise AttributeError("no such call on this platform")
+
+    monkeypatch.setattr(spill, "_reserve", broken)
+    assert spill.empty((3, 5, 7)) is None
+    assert _spill_fds() == before and [p.name for p in spill_always.iterdir()] == ["copy.bin"]
