@@ -58,6 +58,26 @@ def test_spread_decoding_gives_one_decoder_s_frames(media_files, monkeypatch, na
     assert torch.equal(small, shrunk)
 
 
+def test_on_many_cores_the_decoders_side_by_side_are_bounded_by_their_pictures_memory(media_files, monkeypatch):
+    """16 cores, but pictures for only two decoders: two runs (a 4K clip on a big host), the same frames."""
+    path = media_files["long.mp4"]
+    meta = VideoDecoder(str(path), seek_mode="approximate").metadata
+    monkeypatch.setattr(decode_av, "_ffmpeg_threads", lambda: 16)
+    monkeypatch.setattr(decode_av, "_DECODERS_BYTES", 2 * decode_av._DECODER_FRAMES * 3 // 2 * meta.width * meta.height)
+    parts = []
+    real_split = video_spread.split_at_key_frames
+
+    def split(indices, keys, n):
+        parts.append(n)
+        return real_split(indices, keys, n)
+
+    monkeypatch.setattr(video_spread, "split_at_key_frames", split)
+    indices = list(range(0, meta.num_frames, 4))
+    frames, _, _ = decode_av.decode_frames(str(path), indices, None)
+    assert parts == [2]
+    assert torch.equal(frames, _one_decoder(path, indices)[0])
+
+
 def test_a_stop_ends_spread_decoding(media_files, monkeypatch):
     monkeypatch.setattr(decode_av, "_ffmpeg_threads", lambda: 4)
     stop = threading.Event()
