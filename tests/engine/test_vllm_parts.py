@@ -115,6 +115,21 @@ def test_multi_modal_data_keeps_attachment_order():
     assert build_multi_modal_data(request) == {"image": ["first", "second"]}
 
 
+def test_prepared_media_reach_vllm_with_their_content_ids_so_it_does_not_hash_the_frames_again(tokenizer):
+    from dataclasses import replace
+
+    request, _ = omni_request()
+    first, middle, last = request.turns
+    clip = replace(last.attachments[0], sha256="ab" * 32, settings="s1")
+    turns = (first, middle, replace(last, attachments=(clip, last.attachments[1])))
+    prompt = build_prompt(replace(request, turns=turns), tokenizer)
+    # one id per item, in the data's order; None (vLLM hashes it) where the content hash is not known
+    assert prompt["multi_modal_uuids"] == {"image": [None], "video": [f"mimo-video-{'ab' * 32}-s1"], "audio": [None]}
+    assert {k: len(v) for k, v in prompt["multi_modal_uuids"].items()} == {
+        k: len(v) for k, v in prompt["multi_modal_data"].items()}
+    assert "multi_modal_uuids" not in build_prompt(request, tokenizer)  # none known: vLLM's own hashing
+
+
 def test_media_over_the_limit_is_refused_clearly():
     request, _ = omni_request()
     with pytest.raises(InvalidRequest, match="1 audio attachment.*this model cannot take audio"):
