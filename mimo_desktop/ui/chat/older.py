@@ -123,6 +123,7 @@ class OlderMessages(QObject):
                 if submitted == RENDER_BATCH:
                     return
                 item[1] = self._renderer.submit(msg.text, msg.id, [0], self._view.dark)
+                item[1].dark = self._view.dark  # the theme may change before it is inserted
                 submitted += 1
 
     @Slot()
@@ -141,6 +142,8 @@ class OlderMessages(QObject):
                 break  # not given to the worker yet
             self._pending.popleft()
             body = future.result() if future is not None else None
+            if future is not None and getattr(future, "dark", view.dark) != view.dark:
+                body = None  # rendered for the other theme: rendered again for this one
             parts.insert(0, view._message_html(msg, self._colors, body) + SEPARATOR)
             size += len(parts[0])
         if not rendering and not parts:
