@@ -32,18 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from media_prepare import measure  # bench/ (media_host.sh puts it on the path on the host)
+
 os.environ.setdefault("MIMO_DESKTOP_HOME", "/tmp/mimo-home")  # spill files of long clips land here
-
-
-def measure(runs: int, fn: Callable[[], object]) -> tuple[float, float]:
-    """Best wall time and best CPU time (all threads of this process) over ``runs`` runs."""
-    walls, cpus = [], []
-    for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return min(walls), min(cpus)
 
 
 def fmt(wall: float, cpu: float) -> str:

@@ -76,7 +76,7 @@ install() {
 
 run() {
     export LD_LIBRARY_PATH=$pool/ffl${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    export PYTHONPATH=/tmp/site:${MIMO_PKG:-$PWD}${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+    export PYTHONPATH=/tmp/site:${MIMO_PKG:-$PWD}:$PWD/bench${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
     python3 "$pool/media_host.py" "$@"
 }
 
