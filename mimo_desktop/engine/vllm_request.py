@@ -48,25 +48,27 @@ def template_has_thinking_switch(tokenizer: Any) -> bool:
     return isinstance(template, str) and "enable_thinking" in template
 
 
-def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
-    """Items per modality in prompt order: vLLM matches the n-th placeholder to the n-th item."""
-    data: dict[str, list[Any]] = {}
+def _items_by_kind(request: GenerationRequest) -> dict[str, list[Any]]:
+    """Sent items per modality in prompt order: vLLM matches the n-th placeholder to the n-th item."""
+    items: dict[str, list[Any]] = {}
     for turn in request.turns:
         for item in _sent_items(turn):
-            data.setdefault(item.kind, []).append(item.vllm_data)
-    return data
+            items.setdefault(item.kind, []).append(item)
+    return items
+
+
+def build_multi_modal_data(request: GenerationRequest) -> dict[str, list[Any]]:
+    """Items per modality in prompt order: vLLM matches the n-th placeholder to the n-th item."""
+    return {kind: [item.vllm_data for item in items] for kind, items in _items_by_kind(request).items()}
 
 
 def build_multi_modal_uuids(request: GenerationRequest) -> dict[str, list[str | None]]:
     """vLLM's ids for the items of ``build_multi_modal_data``: content hash + processor settings where the
     preparation knows them (vLLM then neither hashes the pixels again on every turn nor copies memory-mapped
     frames to do it: 1.58 GB for ten minutes of 1080p), None where it does not (vLLM hashes those)."""
-    uuids: dict[str, list[str | None]] = {}
-    for turn in request.turns:
-        for item in _sent_items(turn):
-            known = item.sha256 and item.settings
-            uuids.setdefault(item.kind, []).append(f"mimo-{item.kind}-{item.sha256}-{item.settings}" if known else None)
-    return uuids
+    return {kind: [f"mimo-{kind}-{item.sha256}-{item.settings}" if item.sha256 and item.settings else None
+                   for item in items]
+            for kind, items in _items_by_kind(request).items()}
 
 
 def without_video_sound(request: GenerationRequest) -> GenerationRequest:
