@@ -141,9 +141,8 @@ class OlderMessages(QObject):
             if future is None and self._needs_render(msg):
                 break  # not given to the worker yet
             self._pending.popleft()
-            body = future.result() if future is not None else None
-            if future is not None and getattr(future, "dark", view.dark) != view.dark:
-                body = None  # rendered for the other theme: rendered again for this one
+            # rendered for the other theme (switched while an answer streamed): rendered again for this one
+            body = future.result() if future is not None and future.dark == view.dark else None
             parts.insert(0, view._message_html(msg, self._colors, body) + SEPARATOR)
             size += len(parts[0])
         if not rendering and not parts:
